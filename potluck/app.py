@@ -1,0 +1,120 @@
+"""The web application: JSON API under /api/v1, HTML pages, static files, error rendering."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from potluck import __version__
+from potluck.clock import Clock, SystemClock
+from potluck.config import Settings
+from potluck.db import Database
+from potluck.errors import ErrorBody, PotluckError
+from potluck.people import api as people_api
+from potluck.people import pages as people_pages
+from potluck.projects import api as projects_api
+from potluck.projects import pages as projects_pages
+from potluck.web import csrf
+from potluck.web.pages import STATIC_DIR, render
+
+API_PREFIX = "/api/v1"
+
+_STATUS_NAMES = {
+    400: "BadRequest",
+    401: "NotSignedIn",
+    403: "Forbidden",
+    404: "NotFound",
+    405: "MethodNotAllowed",
+    409: "Conflict",
+    422: "InvalidInput",
+    429: "TooManyAttempts",
+}
+
+
+def _wants_json(request: Request) -> bool:
+    return request.url.path.startswith(API_PREFIX) or "text/html" not in request.headers.get(
+        "accept", ""
+    )
+
+
+def _error_response(request: Request, body: ErrorBody, status: int) -> Response:
+    if _wants_json(request):
+        return JSONResponse(body.model_dump(exclude_none=True), status_code=status)
+    return render(request, "error.html", {"error": body, "status": status}, status_code=status)
+
+
+async def _on_potluck_error(request: Request, error: Exception) -> Response:
+    assert isinstance(error, PotluckError)
+    return _error_response(request, error.body(), error.status)
+
+
+async def _on_validation_error(request: Request, error: Exception) -> Response:
+    assert isinstance(error, RequestValidationError)
+    problems = []
+    field = None
+    for problem in error.errors():
+        location = [str(part) for part in problem.get("loc", ()) if part not in ("body", "query")]
+        field = field or (location[-1] if location else None)
+        where = ".".join(location) or "request"
+        problems.append(f"{where}: {problem.get('msg', 'is not valid')}")
+    body = ErrorBody(error="InvalidInput", detail="; ".join(problems), field=field)
+    return _error_response(request, body, 422)
+
+
+async def _on_http_error(request: Request, error: Exception) -> Response:
+    assert isinstance(error, StarletteHTTPException)
+    name = _STATUS_NAMES.get(error.status_code, "HTTPError")
+    detail = error.detail if isinstance(error.detail, str) else str(error.detail)
+    if error.status_code == 404 and detail == "Not Found":
+        detail = f"Nothing is at {request.url.path}."
+    response = _error_response(request, ErrorBody(error=name, detail=detail), error.status_code)
+    if error.headers:
+        response.headers.update(error.headers)
+    return response
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    clock: Clock | None = None,
+    database: Database | None = None,
+) -> FastAPI:
+    settings = settings or Settings()
+    app = FastAPI(
+        title="Potluck",
+        version=__version__,
+        summary="Round up what many peers can bring to keep owner-less projects running.",
+        openapi_url=f"{API_PREFIX}/openapi.json",
+        docs_url=f"{API_PREFIX}/docs",
+        redoc_url=None,
+    )
+    app.state.settings = settings
+    app.state.clock = clock or SystemClock()
+    app.state.database = database or Database(settings.resolved_database_url)
+
+    app.add_exception_handler(PotluckError, _on_potluck_error)
+    app.add_exception_handler(RequestValidationError, _on_validation_error)
+    app.add_exception_handler(StarletteHTTPException, _on_http_error)
+
+    @app.middleware("http")
+    async def _security_headers(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        response = await call_next(request)
+        csrf.set_cookie_if_new(request, response, secure=settings.secure_cookies)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        return response
+
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    for module in (people_api, projects_api):
+        app.include_router(module.router, prefix=API_PREFIX)
+    for pages_module in (people_pages, projects_pages):
+        app.include_router(pages_module.router)
+    return app

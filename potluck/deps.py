@@ -1,0 +1,165 @@
+"""Request dependencies shared by every capability: the transaction, the clock, who is asking.
+
+The request owns the transaction (CONVENTIONS.md, "The boundary owns the transaction"):
+it commits when the route returns and rolls back when it raises, before the answer is sent,
+so nothing is acknowledged that was not committed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session
+
+from potluck.clock import Clock
+from potluck.config import Settings
+from potluck.db import Database, after_commit
+from potluck.errors import CsrfFailed, Forbidden, NotSignedIn, PotluckError
+from potluck.people import service as people
+from potluck.people.models import Peer
+from potluck.web import csrf
+
+SESSION_COOKIE = "potluck_session"
+READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# Writing "last used" on every request would make reads write; once a minute is enough.
+TOKEN_TOUCH_INTERVAL = timedelta(minutes=1)
+
+
+def get_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_clock(request: Request) -> Clock:
+    clock: Clock = request.app.state.clock
+    return clock
+
+
+def get_database(request: Request) -> Database:
+    database: Database = request.app.state.database
+    return database
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+ClockDep = Annotated[Clock, Depends(get_clock)]
+DatabaseDep = Annotated[Database, Depends(get_database)]
+
+
+def get_session(request: Request, database: DatabaseDep) -> Iterator[Session]:
+    session = database.session(write=request.method not in READ_ONLY_METHODS)
+    try:
+        yield session
+    except PotluckError as error:
+        if error.keeps_writes:
+            session.commit()
+        else:
+            session.rollback()
+        _run_after_commit(session, committed=error.keeps_writes)
+        session.close()
+        raise
+    except BaseException:
+        session.rollback()
+        session.close()
+        raise
+    session.commit()
+    _run_after_commit(session, committed=True)
+    session.close()
+
+
+def _run_after_commit(session: Session, *, committed: bool) -> None:
+    actions = session.info.pop("after_commit", [])
+    if committed:
+        for action in actions:
+            action()
+
+
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+
+
+class Caller:
+    """Who is asking: a peer by browser session or API token, or nobody."""
+
+    def __init__(self, peer: Peer | None, *, via_token: bool, can_write: bool) -> None:
+        self.peer = peer
+        self.via_token = via_token
+        self.can_write = can_write
+
+
+def get_caller(
+    request: Request, session: SessionDep, clock: ClockDep, database: DatabaseDep
+) -> Caller:
+    now = clock.now()
+    authorization = request.headers.get("authorization", "")
+    if authorization:
+        scheme, _, secret = authorization.partition(" ")
+        if scheme.lower() != "bearer" or not secret.strip():
+            raise NotSignedIn("The Authorization header must be 'Bearer <API token>'.")
+        token = people.live_token(session, secret.strip())
+        if token is None:
+            raise NotSignedIn("That API token is unknown or has been revoked.")
+        if token.last_used_at is None or now - token.last_used_at >= TOKEN_TOUCH_INTERVAL:
+            token_id = token.id
+
+            def touch() -> None:
+                with database.transaction() as touching:
+                    people.mark_token_used(touching, token_id, now=now)
+
+            after_commit(session, touch)
+        request.state.peer = token.peer
+        return Caller(token.peer, via_token=True, can_write=token.scope == "read-write")
+    cookie = request.cookies.get(SESSION_COOKIE)
+    peer = people.peer_for_session(session, cookie, now=now) if cookie else None
+    request.state.peer = peer
+    return Caller(peer, via_token=False, can_write=peer is not None)
+
+
+CallerDep = Annotated[Caller, Depends(get_caller)]
+
+
+def get_optional_peer(caller: CallerDep) -> Peer | None:
+    return caller.peer
+
+
+def get_current_peer(caller: CallerDep) -> Peer:
+    if caller.peer is None:
+        raise NotSignedIn("Sign in first.")
+    return caller.peer
+
+
+OptionalPeer = Annotated[Peer | None, Depends(get_optional_peer)]
+CurrentPeer = Annotated[Peer, Depends(get_current_peer)]
+
+
+def get_api_writer(request: Request, caller: CallerDep, settings: SettingsDep) -> Peer:
+    """The peer making a changing API call: a read-write token, or a browser session that
+    proves itself with the CSRF header."""
+    if caller.peer is None:
+        raise NotSignedIn("Sign in or send an API token ('Authorization: Bearer ...').")
+    if caller.via_token:
+        if not caller.can_write:
+            raise Forbidden("This API token is read-only; create a read-write token to change.")
+        return caller.peer
+    if not csrf.is_valid(request, request.headers.get(csrf.HEADER), settings.resolved_secret_key):
+        raise CsrfFailed("A signed-in browser must send the X-CSRF-Token header.")
+    return caller.peer
+
+
+ApiWriter = Annotated[Peer, Depends(get_api_writer)]
+
+
+async def check_form_csrf(request: Request, settings: SettingsDep) -> None:
+    """Every HTML form that changes something must carry the CSRF field."""
+    form = await request.form()
+    submitted = form.get(csrf.FIELD)
+    if not isinstance(submitted, str) or not csrf.is_valid(
+        request, submitted, settings.resolved_secret_key
+    ):
+        raise CsrfFailed(
+            "This form has expired or did not come from Potluck; reload the page and try again."
+        )
+
+
+CsrfChecked = Depends(check_form_csrf)
