@@ -1,0 +1,73 @@
+"""The ``potluck`` command: serve the site, fill a demo instance, manage the database."""
+
+from __future__ import annotations
+
+import typer
+from rich.console import Console
+
+from potluck.config import Settings
+from potluck.db import Database
+from potluck.migrate import upgrade
+
+cli = typer.Typer(help="Potluck: keep owner-less projects running, on open books.", no_args_is_help=True)
+db_cli = typer.Typer(help="The database: migrations.", no_args_is_help=True)
+cli.add_typer(db_cli, name="db")
+console = Console()
+
+
+@db_cli.command("upgrade")
+def db_upgrade(revision: str = typer.Argument("head", help="Alembic revision to reach.")) -> None:
+    """Bring the database's schema up to date with the migrations."""
+    settings = Settings()
+    upgrade(settings.resolved_database_url, revision)
+    console.print(f"[green]Database at {_safe(settings.resolved_database_url)} is at {revision}.")
+
+
+@cli.command()
+def serve(
+    host: str = typer.Option("127.0.0.1", help="Address to listen on."),
+    port: int = typer.Option(8000, help="Port to listen on."),
+    workers: int = typer.Option(1, help="Worker processes (use PostgreSQL for more than one)."),
+) -> None:
+    """Run the migrations, then serve the site and the API."""
+    import uvicorn
+
+    settings = Settings()
+    upgrade(settings.resolved_database_url)
+    # Generate (or load) the development secret before workers start, so they share it.
+    settings.resolved_secret_key  # noqa: B018
+    console.print(f"[bold]Potluck[/] at http://{host}:{port} on {_safe(settings.resolved_database_url)}")
+    uvicorn.run(
+        "potluck.app:create_app", factory=True, host=host, port=port, workers=workers,
+        proxy_headers=True,
+    )
+
+
+@cli.command()
+def demo() -> None:
+    """Fill this instance with believable demo peers, projects and stewards (idempotent)."""
+    from potluck.demo import fill
+
+    settings = Settings()
+    upgrade(settings.resolved_database_url)
+    database = Database(settings.resolved_database_url)
+    try:
+        report = fill(database)
+    finally:
+        database.dispose()
+    for line in report:
+        console.print(line)
+
+
+def _safe(url: str) -> str:
+    """The URL without its password, for printing."""
+    if "@" not in url:
+        return url
+    scheme, _, rest = url.partition("://")
+    credentials, _, host = rest.rpartition("@")
+    user = credentials.split(":", 1)[0]
+    return f"{scheme}://{user}@{host}"
+
+
+def main() -> None:
+    cli()
