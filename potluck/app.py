@@ -6,7 +6,8 @@ from collections.abc import Awaitable, Callable
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -90,7 +91,8 @@ def create_app(
         version=__version__,
         summary="Round up what many peers can bring to keep owner-less projects running.",
         openapi_url=f"{API_PREFIX}/openapi.json",
-        docs_url=f"{API_PREFIX}/docs",
+        # The docs page is served below from our own static files: no third-party CDN.
+        docs_url=None,
         redoc_url=None,
     )
     app.state.settings = settings
@@ -113,6 +115,17 @@ def create_app(
         return response
 
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+
+    @app.get(f"{API_PREFIX}/docs", include_in_schema=False)
+    def api_docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url=f"{API_PREFIX}/openapi.json",
+            title="Potluck API",
+            swagger_js_url="/static/swagger/swagger-ui-bundle.js",
+            swagger_css_url="/static/swagger/swagger-ui.css",
+            swagger_favicon_url="/static/favicon.svg",
+        )
+
     for module in (people_api, projects_api):
         app.include_router(module.router, prefix=API_PREFIX)
     for pages_module in (people_pages, projects_pages):

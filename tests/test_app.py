@@ -1,0 +1,42 @@
+"""The application shell: one error shape, the OpenAPI document, the API docs page."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+
+
+class TestErrorShape:
+    def test_unknown_api_path_is_a_named_404(self, client: TestClient) -> None:
+        response = client.get("/api/v1/no-such-thing")
+        assert response.status_code == 404
+        assert response.json() == {
+            "error": "NotFound",
+            "detail": "Nothing is at /api/v1/no-such-thing.",
+        }
+
+    def test_unknown_page_renders_html_for_a_browser(self, client: TestClient) -> None:
+        response = client.get("/no-such-page", headers={"accept": "text/html"})
+        assert response.status_code == 404
+        assert "text/html" in response.headers["content-type"]
+        assert "Nothing is at /no-such-page." in response.text
+
+
+class TestOpenApi:
+    def test_document_lists_the_api(self, client: TestClient) -> None:
+        document = client.get("/api/v1/openapi.json").json()
+        assert document["info"]["title"] == "Potluck"
+        assert all(path.startswith("/api/v1/") for path in document["paths"])
+
+    def test_docs_page_is_served(self, client: TestClient) -> None:
+        response = client.get("/api/v1/docs")
+        assert response.status_code == 200
+        assert "openapi.json" in response.text
+        assert "/static/swagger/swagger-ui-bundle.js" in response.text
+        assert client.get("/static/swagger/swagger-ui-bundle.js").status_code == 200
+
+
+class TestSecurityHeaders:
+    def test_every_answer_carries_them(self, client: TestClient) -> None:
+        response = client.get("/api/v1/openapi.json")
+        assert response.headers["x-content-type-options"] == "nosniff"
+        assert response.headers["x-frame-options"] == "DENY"
