@@ -15,7 +15,6 @@ from alembic import op
 import potluck.db
 from potluck.db import append_only_ddl, drop_append_only_ddl
 
-
 revision: str = "0001"
 down_revision: str | Sequence[str] | None = None
 branch_labels: str | Sequence[str] | None = None
@@ -43,6 +42,7 @@ def upgrade() -> None:
         sa.Column("summary", sa.String(length=280), nullable=False),
         sa.Column("description", sa.Text(), nullable=False),
         sa.Column("licence", sa.String(length=200), nullable=False),
+        sa.Column("search_text", sa.Text(), server_default="", nullable=False),
         sa.Column("created_at", potluck.db.UtcDateTime(timezone=True), nullable=False),
         sa.Column("updated_at", potluck.db.UtcDateTime(timezone=True), nullable=False),
         sa.Column("archived_at", potluck.db.UtcDateTime(timezone=True), nullable=True),
@@ -140,6 +140,13 @@ def upgrade() -> None:
             "state IN ('pending', 'accepted', 'declined', 'withdrawn')",
             name=op.f("ck_steward_invitations_state_known"),
         ),
+        sa.CheckConstraint(
+            "invitee_id <> inviter_id", name=op.f("ck_steward_invitations_not_self")
+        ),
+        sa.CheckConstraint(
+            "(state = 'pending') = (resolved_at IS NULL)",
+            name=op.f("ck_steward_invitations_resolved_when_done"),
+        ),
         sa.ForeignKeyConstraint(
             ["invitee_id"], ["peers.id"], name=op.f("fk_steward_invitations_invitee_id_peers")
         ),
@@ -174,6 +181,9 @@ def upgrade() -> None:
         sa.Column("started_at", potluck.db.UtcDateTime(timezone=True), nullable=False),
         sa.Column("ended_at", potluck.db.UtcDateTime(timezone=True), nullable=True),
         sa.Column("handover_note", sa.Text(), nullable=False),
+        sa.CheckConstraint(
+            "ended_at IS NULL OR ended_at >= started_at", name=op.f("ck_stewards_ends_after_start")
+        ),
         sa.ForeignKeyConstraint(["peer_id"], ["peers.id"], name=op.f("fk_stewards_peer_id_peers")),
         sa.ForeignKeyConstraint(
             ["project_id"], ["projects.id"], name=op.f("fk_stewards_project_id_projects")

@@ -27,6 +27,8 @@ class Project(Base):
     """Markdown source; rendered and sanitised on display."""
     licence: Mapped[str] = mapped_column(String(200))
     """An SPDX licence expression, validated and normalised."""
+    search_text: Mapped[str] = mapped_column(Text, default="", server_default="")
+    """Name, summary and slug case-folded by Potluck, so search matches alike on every database."""
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     archived_at: Mapped[datetime | None]
@@ -61,6 +63,7 @@ class Steward(Base):
 
     __tablename__ = "stewards"
     __table_args__ = (
+        CheckConstraint("ended_at IS NULL OR ended_at >= started_at", name="ends_after_start"),
         Index(
             "uq_stewards_active",
             "project_id",
@@ -77,6 +80,7 @@ class Steward(Base):
     started_at: Mapped[datetime]
     ended_at: Mapped[datetime | None]
     handover_note: Mapped[str] = mapped_column(Text, default="")
+    """Markdown left for whoever coordinates next, written when stepping down."""
 
     project: Mapped[Project] = relationship()
     peer: Mapped[Peer] = relationship()
@@ -90,6 +94,8 @@ class StewardInvitation(Base):
         CheckConstraint(
             "state IN ('pending', 'accepted', 'declined', 'withdrawn')", name="state_known"
         ),
+        CheckConstraint("invitee_id <> inviter_id", name="not_self"),
+        CheckConstraint("(state = 'pending') = (resolved_at IS NULL)", name="resolved_when_done"),
         Index(
             "uq_steward_invitations_pending",
             "project_id",
