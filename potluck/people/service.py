@@ -8,10 +8,12 @@ from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
-from potluck.errors import Conflict, InvalidInput, NotFound, NotSignedIn, TooManyAttempts
+from potluck.config import Settings
+from potluck.errors import Conflict, NotFound, NotSignedIn, TooManyAttempts
 from potluck.people import rules
 from potluck.people.models import ApiToken, Peer, SignInFailure, WebSession
 
@@ -31,10 +33,28 @@ class WrongCredentials(NotSignedIn):
     keeps_writes = True
 
 
+class SignInThrottled(TooManyAttempts):
+    """Too many recent failures for this email or address; ``retry_at`` is when that ends."""
+
+    def __init__(self, detail: str, *, retry_at: datetime) -> None:
+        super().__init__(detail, field="password")
+        self.retry_at = retry_at
+
+
 @dataclass(frozen=True)
 class Throttle:
     attempts: int
+    """Failures allowed within the window; the next attempt is refused."""
     window: timedelta
+
+    def __post_init__(self) -> None:
+        if self.attempts < 1 or self.window <= timedelta(0):
+            msg = f"A sign-in throttle needs at least one attempt and a window, not {self}."
+            raise ValueError(msg)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Throttle:
+        return cls(settings.sign_in_attempts, timedelta(seconds=settings.sign_in_window_seconds))
 
 
 def hash_password(password: str) -> str:
@@ -49,7 +69,12 @@ def get_peer(session: Session, peer_id: int) -> Peer:
 
 
 def find_peer_by_email(session: Session, email: str) -> Peer | None:
-    return session.scalar(select(Peer).where(Peer.email == rules.normalise_email(email)))
+    normal = rules.normalise_email(email)
+    if rules.failure_key(normal) != normal:
+        # Not storable (control characters, too long), so no account has it; asking the
+        # database anyway would fail on PostgreSQL, which refuses NUL in text.
+        return None
+    return session.scalar(select(Peer).where(Peer.email == normal))
 
 
 def sign_up(
@@ -64,22 +89,57 @@ def sign_up(
         email=clean_email,
         display_name=clean_name,
         password_hash=hash_password(password),
+        bio="",
         created_at=now,
     )
-    session.add(peer)
+    try:
+        # Two sign-ups with one email can both pass the check above on PostgreSQL; the unique
+        # index decides, and the savepoint keeps the loser's transaction usable.
+        with session.begin_nested():
+            session.add(peer)
+    except IntegrityError:
+        raise Conflict(
+            f"An account with the email {clean_email} already exists.", field="email"
+        ) from None
+    return peer
+
+
+def update_profile(
+    session: Session, peer: Peer, *, display_name: str | None = None, bio: str | None = None
+) -> Peer:
+    """Change what others see of ``peer``; ``None`` leaves a field as it is. All or nothing."""
+    clean_name = rules.check_display_name(display_name) if display_name is not None else None
+    clean_bio = rules.check_bio(bio) if bio is not None else None
+    if clean_name is not None:
+        peer.display_name = clean_name
+    if clean_bio is not None:
+        peer.bio = clean_bio
     session.flush()
     return peer
 
 
-def _recent_failures(session: Session, column: object, value: str, since: datetime) -> int:
-    return (
-        session.scalar(
-            select(func.count())
-            .select_from(SignInFailure)
-            .where(column == value, SignInFailure.at >= since)  # type: ignore[operator]
-        )
-        or 0
+def _throttled_until(
+    session: Session,
+    column: InstrumentedAttribute[str],
+    value: str,
+    *,
+    now: datetime,
+    throttle: Throttle,
+) -> datetime | None:
+    """When the failures recorded under ``value`` stop exceeding the throttle, or ``None`` if
+    they already do not.
+
+    A failure counts while it is younger than the window, so attempts are allowed again
+    once the ``attempts``-th most recent one is a window old.
+    """
+    pivot = session.scalar(
+        select(SignInFailure.at)
+        .where(column == value, SignInFailure.at > now - throttle.window)
+        .order_by(SignInFailure.at.desc())
+        .offset(throttle.attempts - 1)
+        .limit(1)
     )
+    return None if pivot is None else pivot + throttle.window
 
 
 def authenticate(
@@ -94,25 +154,30 @@ def authenticate(
     """The peer with these credentials, or ``WrongCredentials`` (same for unknown email).
 
     After ``throttle.attempts`` failures for one email or one address within the window,
-    every attempt is refused with ``TooManyAttempts`` until the window passes.
+    every attempt, even a right one, is refused with ``SignInThrottled`` until enough of
+    those failures are a window old: guessing gets nothing more to learn from.
     """
-    normal = rules.normalise_email(email)
-    since = now - throttle.window
-    if (
-        _recent_failures(session, SignInFailure.email, normal, since) >= throttle.attempts
-        or _recent_failures(session, SignInFailure.address, address, since) >= throttle.attempts
-    ):
-        minutes = int(throttle.window.total_seconds() // 60)
-        raise TooManyAttempts(
-            f"Too many failed sign-ins; try again in {minutes} minutes.", field="password"
+    key = rules.failure_key(email)
+    address = address[:64]
+    waits = [
+        until
+        for column, value in ((SignInFailure.email, key), (SignInFailure.address, address))
+        if (until := _throttled_until(session, column, value, now=now, throttle=throttle))
+    ]
+    if waits:
+        retry_at = max(waits)
+        wait = rules.wait_phrase((retry_at - now).total_seconds())
+        raise SignInThrottled(
+            f"Too many failed sign-ins; try again {wait} (after {retry_at:%H:%M} UTC).",
+            retry_at=retry_at,
         )
-    peer = find_peer_by_email(session, normal)
+    peer = find_peer_by_email(session, email)
     try:
         _hasher.verify(peer.password_hash if peer else _DUMMY_HASH, password)
     except (VerificationError, InvalidHashError):
         peer = None
     if peer is None:
-        session.add(SignInFailure(email=normal, address=address[:64], at=now))
+        session.add(SignInFailure(email=key, address=address, at=now))
         session.flush()
         raise WrongCredentials(WRONG_CREDENTIALS)
     if _hasher.check_needs_rehash(peer.password_hash):
@@ -160,21 +225,16 @@ class NewToken:
     """The whole token; shown once and never again."""
 
 
-def create_token(
-    session: Session, peer: Peer, *, name: str, scope: str, now: datetime
-) -> NewToken:
-    clean_name = " ".join(name.split())
-    if not clean_name:
-        raise InvalidInput("A token needs a name to tell it apart.", field="name")
-    if len(clean_name) > 80:
-        raise InvalidInput("A token name is at most 80 characters.", field="name")
+def create_token(session: Session, peer: Peer, *, name: str, scope: str, now: datetime) -> NewToken:
+    clean_name = rules.check_token_name(name)
+    clean_scope = rules.check_scope(scope)
     secret = rules.new_api_token()
     token = ApiToken(
         peer_id=peer.id,
         name=clean_name,
-        prefix=secret[:10],
+        prefix=rules.token_shown_part(secret),
         secret_hash=rules.secret_hash(secret),
-        scope=rules.check_scope(scope),
+        scope=clean_scope,
         created_at=now,
     )
     session.add(token)
