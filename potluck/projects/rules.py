@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlsplit
 
 from license_expression import ExpressionError, get_spdx_licensing
 
-from potluck.errors import InvalidInput
+from potluck.errors import ErrorBody, InvalidInput
 
 SLUG_MIN_LENGTH = 3
 SLUG_MAX_LENGTH = 60
@@ -95,6 +96,20 @@ def check_slug(slug: str) -> str:
             field="slug",
         )
     return clean
+
+
+def check_new_slug(slug: str | None, name: str) -> str:
+    """The address for a new project: the one asked for, or else one made from its name."""
+    if slug is not None and slug.strip():
+        return check_slug(slug)
+    try:
+        return check_slug(slug_from_name(name))
+    except InvalidInput as error:
+        raise InvalidInput(
+            f"No address could be made from the name '{name}' ({error.detail}) "
+            "Choose an address yourself.",
+            field="slug",
+        ) from error
 
 
 def slug_from_name(name: str) -> str:
@@ -262,6 +277,79 @@ def check_links(links: Iterable[tuple[str, str]]) -> list[Link]:
         check_link(label, url, position=position)
         for position, (label, url) in enumerate(filled, start=1)
     ]
+
+
+class InvalidFields(InvalidInput):
+    """Several fields are wrong at once; ``problems`` maps each field to its message.
+
+    A form shows every message next to its field in one go; the API answers with all of
+    them in ``detail`` and the first field in ``field``.
+    """
+
+    def __init__(self, problems: dict[str, str]) -> None:
+        super().__init__(" ".join(problems.values()), field=next(iter(problems)))
+        self.problems = problems
+
+    def body(self) -> ErrorBody:
+        # Same name as any other bad input, so clients handle one kind of 422.
+        return ErrorBody(error=InvalidInput.__name__, detail=self.detail, field=self.field)
+
+
+@dataclass(frozen=True)
+class ProjectFields:
+    """A project's fields, checked and normalised; ``None`` where a field was not given."""
+
+    slug: str | None = None
+    name: str | None = None
+    summary: str | None = None
+    description: str | None = None
+    licence: str | None = None
+    links: list[Link] | None = None
+
+
+def check_project_fields(
+    *,
+    new_slug: str | None = None,
+    name: str | None = None,
+    summary: str | None = None,
+    description: str | None = None,
+    licence: str | None = None,
+    links: Iterable[tuple[str, str]] | None = None,
+) -> ProjectFields:
+    """Check every given field and report all problems at once with ``InvalidFields``.
+
+    ``new_slug`` is for starting a project: an empty one is made from the name. Fields left
+    as ``None`` are not checked and stay ``None``.
+    """
+    problems: dict[str, str] = {}
+    checked: dict[str, Any] = {}
+    checks: list[tuple[str, Callable[[Any], Any], object]] = [
+        ("name", check_name, name),
+        ("summary", check_summary, summary),
+        ("description", check_description, description),
+        ("licence", check_licence, licence),
+        ("links", check_links, links),
+    ]
+    for key, rule, value in checks:
+        if value is None:
+            continue
+        try:
+            checked[key] = rule(value)
+        except InvalidInput as error:
+            problems.setdefault(error.field or key, error.detail)
+    # An address made from a name that was refused would only repeat the name's problem.
+    if new_slug is not None and (new_slug.strip() or "name" not in problems):
+        try:
+            checked["slug"] = check_new_slug(new_slug, checked.get("name", ""))
+        except InvalidInput as error:
+            problems.setdefault("slug", error.detail)
+    if problems:
+        ordered = {key: problems[key] for key in _FIELD_ORDER if key in problems}
+        raise InvalidFields(ordered)
+    return ProjectFields(**checked)
+
+
+_FIELD_ORDER = ("name", "slug", "summary", "description", "licence", "links")
 
 
 @dataclass(frozen=True)

@@ -138,13 +138,25 @@ def create_project(
     description: str = "",
     links: Iterable[tuple[str, str]] = (),
 ) -> Project:
-    """Start a project; its creator becomes its first steward (never its owner)."""
-    clean_name = rules.check_name(name)
-    clean_slug = _slug_for(slug, clean_name)
-    clean_summary = rules.check_summary(summary)
-    clean_description = rules.check_description(description)
-    clean_licence = rules.check_licence(licence)
-    clean_links = rules.check_links(links)
+    """Start a project; its creator becomes its first steward (never its owner).
+
+    An empty ``slug`` is made from the name. Every field's problem is reported at once.
+    """
+    fields = rules.check_project_fields(
+        new_slug=slug or "",
+        name=name,
+        summary=summary,
+        description=description,
+        licence=licence,
+        links=links,
+    )
+    assert fields.slug is not None
+    assert fields.name is not None
+    assert fields.summary is not None
+    assert fields.description is not None
+    assert fields.licence is not None
+    assert fields.links is not None
+    clean_slug, clean_name, clean_licence = fields.slug, fields.name, fields.licence
     taken = Conflict(
         f"The address '{clean_slug}' is already taken by another project; choose another.",
         field="slug",
@@ -154,13 +166,13 @@ def create_project(
     project = Project(
         slug=clean_slug,
         name=clean_name,
-        summary=clean_summary,
-        description=clean_description,
+        summary=fields.summary,
+        description=fields.description,
         licence=clean_licence,
-        search_text=rules.search_text(clean_name, clean_summary, clean_slug),
+        search_text=rules.search_text(clean_name, fields.summary, clean_slug),
         created_at=now,
         updated_at=now,
-        links=_link_rows(clean_links),
+        links=_link_rows(fields.links),
     )
     # Two peers may race for one address; the unique index decides, and the loser gets the
     # same answer as if it had lost the check above.
@@ -186,19 +198,6 @@ def create_project(
         now=now,
     )
     return project
-
-
-def _slug_for(slug: str | None, name: str) -> str:
-    if slug is not None and slug.strip():
-        return rules.check_slug(slug)
-    try:
-        return rules.check_slug(rules.slug_from_name(name))
-    except InvalidInput as error:
-        raise InvalidInput(
-            f"No address could be made from the name '{name}' ({error.detail}) "
-            "Choose an address yourself.",
-            field="slug",
-        ) from error
 
 
 def _link_rows(links: Sequence[rules.Link]) -> list[ProjectLink]:
@@ -246,25 +245,22 @@ def update_project(
             f"A project's address cannot change; {project.name} stays at '{project.slug}'.",
             field="slug",
         )
+    fields = rules.check_project_fields(
+        name=name, summary=summary, description=description, licence=licence, links=links
+    )
     before: dict[str, Any] = {}
     after: dict[str, Any] = {}
-    if name is not None and (clean := rules.check_name(name)) != project.name:
-        before["name"], after["name"] = project.name, clean
-    if summary is not None and (clean := rules.check_summary(summary)) != project.summary:
-        before["summary"], after["summary"] = project.summary, clean
+    for key in ("name", "summary", "licence"):
+        value = getattr(fields, key)
+        if value is not None and value != getattr(project, key):
+            before[key], after[key] = getattr(project, key), value
     new_description = None
-    if description is not None:
-        candidate = rules.check_description(description)
-        if candidate != project.description:
-            new_description = candidate
-    if licence is not None and (clean := rules.check_licence(licence)) != project.licence:
-        before["licence"], after["licence"] = project.licence, clean
+    if fields.description is not None and fields.description != project.description:
+        new_description = fields.description
     new_links = None
-    if links is not None:
-        checked = rules.check_links(links)
-        if _link_values(checked) != _link_values(project.links):
-            new_links = checked
-            before["links"], after["links"] = _link_values(project.links), _link_values(checked)
+    if fields.links is not None and _link_values(fields.links) != _link_values(project.links):
+        new_links = fields.links
+        before["links"], after["links"] = _link_values(project.links), _link_values(new_links)
 
     changed = [
         field
