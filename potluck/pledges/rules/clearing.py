@@ -1,0 +1,310 @@
+"""Payday's clearing: a pure function of (needs, pledges, period) → (charges, coverage)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from potluck.errors import InvalidInput
+from potluck.pledges.rules.checks import check_need, check_pledge
+from potluck.pledges.rules.crowdmatch import crowdmatch
+from potluck.pledges.rules.needs import FundingRule, Need
+from potluck.pledges.rules.periods import Period, amount_for_period
+from potluck.pledges.rules.pledges import (
+    AllOrNothing,
+    Crowdmatch,
+    Gift,
+    Pledge,
+    PledgeKind,
+    PledgeState,
+    Share,
+    creation_order,
+)
+from potluck.pledges.rules.share import share_charges
+
+
+@dataclass(frozen=True, slots=True)
+class Charge:
+    """What one pledge costs its donor at this payday."""
+
+    pledge_id: int
+    donor_id: int
+    project_id: int
+    need_id: int
+    amount: int
+    """In the commodity's smallest unit; always positive."""
+    commodity: str
+    kind: PledgeKind
+    """An all-or-nothing charge captures a hold; every other kind is a new charge."""
+
+
+@dataclass(frozen=True, slots=True)
+class Coverage:
+    """How well one need is covered for the period, in its commodity's smallest unit."""
+
+    need_id: int
+    project_id: int
+    commodity: str
+    cost: int
+    """The recurring cost apportioned to the period, or what a goal still lacks (its target
+    less what earlier paydays raised; 0 once its deadline is behind the period)."""
+    pledged: int
+    """What the pledges would pay were the need settled in this period: gifts due, active
+    crowdmatch, the shares Moulin's mechanism assigns, every all-or-nothing pledge counted."""
+    cleared: int
+    """What is charged toward the need at this payday."""
+    missing: int
+    """``max(0, cost − pledged)``: what more pledges would have to promise. Gifts are charged
+    in full even past the cost, so ``pledged`` may exceed it and coverage pass 100%."""
+
+    @property
+    def covered(self) -> bool:
+        return self.missing == 0
+
+
+@dataclass(frozen=True, slots=True)
+class Clearing:
+    """Everything one payday decides. Every list is in need id order, then pledge creation
+    order, whatever order the needs and pledges were given in."""
+
+    period: Period
+    charges: tuple[Charge, ...]
+    coverage: tuple[Coverage, ...]
+    """One entry per need given, in need id order."""
+    suspended: tuple[int, ...] = ()
+    """Crowdmatch pledges that pay nothing: matching them would pass their limit."""
+    captured: tuple[int, ...] = ()
+    """All-or-nothing pledges whose goal was reached by its deadline; each has a charge."""
+    voided: tuple[int, ...] = ()
+    """All-or-nothing pledges whose goal failed, or that came after its deadline."""
+    held: tuple[int, ...] = ()
+    """All-or-nothing pledges whose goal's deadline is after the period: still pending."""
+
+
+@dataclass(slots=True)
+class _Outcome:
+    charges: list[Charge] = field(default_factory=list)
+    coverage: list[Coverage] = field(default_factory=list)
+    suspended: list[int] = field(default_factory=list)
+    captured: list[int] = field(default_factory=list)
+    voided: list[int] = field(default_factory=list)
+    held: list[int] = field(default_factory=list)
+
+
+def clear(needs: Iterable[Need], pledges: Iterable[Pledge], period: Period) -> Clearing:
+    """Turn pledges into this payday's charges and report each need's coverage.
+
+    Args:
+        needs: every need the pledges are toward (more may be given; each gets a coverage).
+        pledges: the pledges to clear, in any order. Paused and cancelled pledges are ignored,
+            and so are pledges made at or after the end of the period — they belong to a later
+            payday, which keeps a rerun of this payday identical however late it happens.
+        period: the payday period being cleared.
+
+    What falls due in the period:
+
+    - a recurring gift, its amount apportioned to the period (:func:`amount_for_period`),
+      in full even if it was made during the period; a one-off gift, if it was made within
+      the period. Gifts are unconditional: they are charged in full even beyond the cost.
+    - a crowdmatch pledge, ``rate·N*`` if it is among the ``N*`` active patrons of its need
+      (:func:`~potluck.pledges.rules.crowdmatch.crowdmatch`), else nothing (suspended).
+    - a share pledge, its part of what the need's cost for the period leaves after the gifts
+      toward it (:func:`~potluck.pledges.rules.share.share_charges`).
+    - an all-or-nothing pledge, only at the payday whose period holds its goal's deadline, and
+      only if the goal's ``raised`` amount and the pledges made by the deadline reach the
+      target; otherwise it is voided then, or stays held while the deadline is ahead.
+
+    A one-off goal is settled by the payday whose period holds its deadline: a shared goal's
+    sharers pay then, together. Once the deadline is behind a period, nothing toward the goal
+    is charged again. The caller ends the holds of all-or-nothing pledges that are paused or
+    cancelled, since the clearing ignores those.
+
+    Raises InvalidInput naming the first need or pledge that cannot be cleared: a pledge
+    toward a need not given, a duplicate id, or anything :func:`check_need` or
+    :func:`check_pledge` refuses.
+    """
+    by_id: dict[int, Need] = {}
+    for need in needs:
+        if need.id in by_id:
+            raise InvalidInput(f"Need {need.id} is given twice.", field="needs")
+        check_need(need)
+        by_id[need.id] = need
+    groups: dict[int, list[Pledge]] = {need_id: [] for need_id in by_id}
+    seen: set[int] = set()
+    ends_at = period.ends_at
+    active = PledgeState.ACTIVE
+    for pledge in pledges:
+        if pledge.id in seen:
+            raise InvalidInput(f"Pledge {pledge.id} is given twice.", field="pledges")
+        seen.add(pledge.id)
+        if pledge.state is not active or pledge.created_at >= ends_at:
+            continue
+        toward = by_id.get(pledge.need_id)
+        if toward is None:
+            raise InvalidInput(
+                f"Pledge {pledge.id} is toward need {pledge.need_id}, which was not given.",
+                field="pledges",
+            )
+        check_pledge(pledge, toward)
+        groups[toward.id].append(pledge)
+
+    outcome = _Outcome()
+    for need_id in sorted(groups):
+        group = groups[need_id]
+        group.sort(key=creation_order)
+        _clear_need(by_id[need_id], group, period, outcome)
+    return Clearing(
+        period=period,
+        charges=tuple(outcome.charges),
+        coverage=tuple(outcome.coverage),
+        suspended=tuple(outcome.suspended),
+        captured=tuple(outcome.captured),
+        voided=tuple(outcome.voided),
+        held=tuple(outcome.held),
+    )
+
+
+def _clear_need(need: Need, group: list[Pledge], period: Period, outcome: _Outcome) -> None:
+    if need.per is not None:
+        cost = amount_for_period(need.amount, need.per, period)
+    elif need.goal_closed_before(period):
+        outcome.coverage.append(Coverage(need.id, need.project_id, need.commodity, 0, 0, 0, 0))
+        return
+    else:
+        cost = max(0, need.amount - need.raised)
+
+    if need.funding is FundingRule.ALL_OR_NOTHING:
+        pledged, cleared = _clear_all_or_nothing(need, group, period, outcome)
+    else:
+        pledged, cleared = _clear_gifts_and_more(need, group, period, cost, outcome)
+    outcome.coverage.append(
+        Coverage(
+            need.id,
+            need.project_id,
+            need.commodity,
+            cost,
+            pledged,
+            cleared,
+            max(0, cost - pledged),
+        )
+    )
+
+
+def _gift_due(gift: Gift, period: Period, starts_at: datetime) -> int:
+    if gift.per is not None:
+        return amount_for_period(gift.amount, gift.per, period)
+    return gift.amount if gift.created_at >= starts_at else 0
+
+
+def _clear_gifts_and_more(
+    need: Need, group: list[Pledge], period: Period, cost: int, outcome: _Outcome
+) -> tuple[int, int]:
+    """Open and shared needs: gifts first, then crowdmatch or shares. Returns (pledged,
+    cleared)."""
+    charges = outcome.charges
+    project_id, need_id, commodity = need.project_id, need.id, need.commodity
+    starts_at = period.starts_at
+    gifts = 0
+    patrons: list[Crowdmatch] = []
+    sharers: list[Share] = []
+    for pledge in group:
+        if isinstance(pledge, Gift):
+            amount = _gift_due(pledge, period, starts_at)
+            if amount:
+                gifts += amount
+                charges.append(
+                    Charge(
+                        pledge.id,
+                        pledge.donor_id,
+                        project_id,
+                        need_id,
+                        amount,
+                        commodity,
+                        PledgeKind.GIFT,
+                    )
+                )
+        elif isinstance(pledge, Crowdmatch):
+            patrons.append(pledge)
+        elif isinstance(pledge, Share):
+            sharers.append(pledge)
+
+    matched = 0
+    if patrons:
+        result = crowdmatch([(patron.rate, patron.limit) for patron in patrons])
+        for patron, is_active in zip(patrons, result.active, strict=True):
+            if is_active:
+                amount = patron.rate * result.size
+                matched += amount
+                charges.append(
+                    Charge(
+                        patron.id,
+                        patron.donor_id,
+                        project_id,
+                        need_id,
+                        amount,
+                        commodity,
+                        PledgeKind.CROWDMATCH,
+                    )
+                )
+            else:
+                outcome.suspended.append(patron.id)
+
+    shared = 0
+    if sharers:
+        # A goal's sharers pay together when its deadline comes; until then the coverage
+        # shows what they would pay.
+        settle = need.per is not None or need.goal_due_in(period)
+        for sharer, amount in zip(
+            sharers, share_charges(cost - gifts, [s.cap for s in sharers]), strict=True
+        ):
+            shared += amount
+            if settle and amount:
+                charges.append(
+                    Charge(
+                        sharer.id,
+                        sharer.donor_id,
+                        project_id,
+                        need_id,
+                        amount,
+                        commodity,
+                        PledgeKind.SHARE,
+                    )
+                )
+        pledged = gifts + matched + shared
+        return pledged, gifts + matched + (shared if settle else 0)
+    return gifts + matched, gifts + matched
+
+
+def _clear_all_or_nothing(
+    need: Need, group: list[Pledge], period: Period, outcome: _Outcome
+) -> tuple[int, int]:
+    """Returns (pledged, cleared) for an all-or-nothing goal."""
+    deadline = need.deadline
+    assert deadline is not None  # check_need refuses an all-or-nothing need without one
+    counted = [p for p in group if isinstance(p, AllOrNothing) and p.created_at <= deadline]
+    late = [p.id for p in group if p.created_at > deadline]
+    pledged = sum(p.amount for p in counted)
+    if not need.goal_due_in(period):
+        outcome.held.extend(p.id for p in counted)
+        outcome.voided.extend(late)
+        return pledged, 0
+    if need.raised + pledged >= need.amount:
+        for pledge in counted:
+            outcome.captured.append(pledge.id)
+            outcome.charges.append(
+                Charge(
+                    pledge.id,
+                    pledge.donor_id,
+                    need.project_id,
+                    need.id,
+                    pledge.amount,
+                    need.commodity,
+                    PledgeKind.ALL_OR_NOTHING,
+                )
+            )
+        outcome.voided.extend(late)
+        return pledged, pledged
+    outcome.voided.extend(p.id for p in counted)
+    outcome.voided.extend(late)
+    return pledged, 0
