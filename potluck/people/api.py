@@ -25,9 +25,10 @@ from potluck.people.schemas import (
 
 router = APIRouter(tags=["peers"])
 
-# Who may be asking without a session: anyone with a read token, a browser, or nobody.
+# Reading one's own things needs a signed-in caller; changing them also needs a read-write
+# token, or a browser session that sends the CSRF header.
 _READER_ERRORS = (errors.NotSignedIn,)
-_WRITER_ERRORS = (errors.NotSignedIn, errors.Forbidden)
+_WRITER_ERRORS = (errors.NotSignedIn, errors.Forbidden, errors.CsrfFailed)
 
 
 def client_address(request: Request) -> str:
@@ -65,7 +66,9 @@ def sign_up(
     status_code=status.HTTP_201_CREATED,
     summary="Trade an email and password for a new API token",
     response_model=NewToken,
-    responses=errors.responses(errors.NotSignedIn, errors.TooManyAttempts, errors.InvalidInput),
+    responses=errors.responses(
+        service.WrongCredentials, service.SignInThrottled, errors.InvalidInput
+    ),
 )
 def exchange_credentials(
     body: TokenExchange,

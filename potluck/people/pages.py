@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from potluck import deps
 from potluck.config import Settings
 from potluck.deps import CallerDep, ClockDep, OptionalPeer, SessionDep, SettingsDep
-from potluck.errors import Forbidden, PotluckError
+from potluck.errors import Forbidden, NotFound, PotluckError
 from potluck.people import rules, service
 from potluck.people.api import client_address, retry_after_seconds
 from potluck.people.models import Peer
@@ -262,6 +262,7 @@ def _tokens_page(
         "values": {"scope": "read"},
         "errors": {},
         "new_token": None,
+        "list_error": "",
         "flash": f"The token “{revoked_names[0]}” is revoked." if revoked_names else "",
     }
     full.update(context or {})
@@ -306,10 +307,18 @@ def create_token(
 
 
 @router.post("/me/tokens/{token_id}/revoke", dependencies=[deps.CsrfChecked])
-def revoke_token(token_id: int, session: SessionDep, clock: ClockDep, peer: PageWriter) -> Response:
+def revoke_token(
+    request: Request, token_id: int, *, session: SessionDep, clock: ClockDep, peer: PageWriter
+) -> Response:
     if peer is None:
         return _sign_in_first("/me/tokens")
-    service.revoke_token(session, peer, token_id, now=clock.now())
+    try:
+        service.revoke_token(session, peer, token_id, now=clock.now())
+    except NotFound as error:
+        # Most likely a stale page; show the current list with the message above it.
+        return _tokens_page(
+            request, session, peer, context={"list_error": error.detail}, status_code=error.status
+        )
     return redirect(f"/me/tokens?revoked={token_id}")
 
 

@@ -51,6 +51,21 @@ def make_peer(
     return peer
 
 
+def make_token(
+    session: Session, peer: Peer, *, scope: str = "read-write", now: datetime | None = None
+) -> str:
+    """A live API token for ``peer``; returns the secret to send as a bearer token."""
+    created = service.create_token(
+        session, peer, name=f"test token {next(_numbers)}", scope=scope, now=now or DEFAULT_NOW
+    )
+    return created.secret
+
+
+def bearer(secret: str) -> dict[str, str]:
+    """Request headers that present ``secret`` as an API token."""
+    return {"Authorization": f"Bearer {secret}"}
+
+
 def csrf_token(client: TestClient, path: str = "/sign-in") -> str:
     """The form token a page hands out; the client keeps the matching cookie."""
     page = client.get(path)
