@@ -1,0 +1,385 @@
+"""Posting transfers: a batch is planned in Python by the pure rules, then written with a few
+bulk statements, all inside the caller's transaction.
+
+Concurrency: before reading anything that can change, the batch locks the chain rows and then
+the account rows it touches, each in id order (``SELECT ... FOR UPDATE`` on PostgreSQL), so
+two writers touching the same accounts queue instead of deadlocking, and each sees the other's
+committed totals. SQLite serialises writers with ``BEGIN IMMEDIATE`` already. The database's
+own constraints (unique ids, one end per hold, the no-negative CHECK) stay as a backstop.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Table, bindparam, delete, insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from potluck.errors import Conflict, Forbidden, InvalidInput
+from potluck.ledger import rules
+from potluck.ledger.models import Account, Chain, OpenHold, Transfer
+from potluck.ledger.service.accounts import account_labels, exponents, instance_chain_id
+
+TRANSFERS: Table = Transfer.__table__  # type: ignore[assignment]
+ACCOUNTS: Table = Account.__table__  # type: ignore[assignment]
+CHAINS: Table = Chain.__table__  # type: ignore[assignment]
+OPEN_HOLDS: Table = OpenHold.__table__  # type: ignore[assignment]
+
+_ROW_COLUMNS = [TRANSFERS.c[name] for name in rules.TransferRow.__slots__]  # type: ignore[attr-defined]
+
+_UPDATE_TOTALS = (
+    update(ACCOUNTS)
+    .where(ACCOUNTS.c.id == bindparam("account"))
+    .values(
+        debits_pending=ACCOUNTS.c.debits_pending + bindparam("dp"),
+        debits_posted=ACCOUNTS.c.debits_posted + bindparam("dP"),
+        credits_pending=ACCOUNTS.c.credits_pending + bindparam("cp"),
+        credits_posted=ACCOUNTS.c.credits_posted + bindparam("cP"),
+    )
+)
+_UPDATE_HEAD = (
+    update(CHAINS)
+    .where(CHAINS.c.id == bindparam("chain"))
+    .values(head_seq=bindparam("seq"), head_hash=bindparam("head"))
+)
+
+
+def _row(values: Sequence[Any]) -> rules.TransferRow:
+    return rules.TransferRow(*values)
+
+
+def transfers_by_id(session: Session, ids: Collection[str]) -> dict[str, rules.TransferRow]:
+    if not ids:
+        return {}
+    found: dict[str, rules.TransferRow] = {}
+    for row in session.execute(select(*_ROW_COLUMNS).where(TRANSFERS.c.id.in_(list(ids)))):
+        transfer = _row(row)
+        found[transfer.id] = transfer
+    return found
+
+
+def _ended_by(session: Session, hold_ids: Collection[str]) -> dict[str, str]:
+    if not hold_ids:
+        return {}
+    rows = session.execute(
+        select(TRANSFERS.c.pending_id, TRANSFERS.c.id).where(
+            TRANSFERS.c.pending_id.in_(list(hold_ids))
+        )
+    )
+    return {pending: tid for pending, tid in rows}
+
+
+def _reversed_by(session: Session, ids: Collection[str]) -> dict[str, str]:
+    if not ids:
+        return {}
+    rows = session.execute(
+        select(TRANSFERS.c.reverses_id, TRANSFERS.c.id).where(
+            TRANSFERS.c.reverses_id.in_(list(ids))
+        )
+    )
+    return {target: tid for target, tid in rows}
+
+
+def _due_holds(session: Session, account_ids: Collection[str | int], now: datetime) -> list[str]:
+    """Holds past their timeout that still reserve funds in ``account_ids``."""
+    if not account_ids:
+        return []
+    return list(
+        session.scalars(
+            select(OPEN_HOLDS.c.transfer_id)
+            .where(
+                OPEN_HOLDS.c.debit_account_id.in_(list(account_ids)),
+                OPEN_HOLDS.c.timeout_at <= now,
+            )
+            .order_by(OPEN_HOLDS.c.transfer_id)
+        )
+    )
+
+
+def _lock_for_update(session: Session) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
+def post_batch(
+    session: Session,
+    requests: Sequence[rules.TransferRequest],
+    *,
+    now: datetime,
+    batch_id: str | None = None,
+    allowed_chain_ids: Collection[int] | None = None,
+) -> list[rules.TransferRow]:
+    """Post ``requests`` as one linked batch: all of them, or none and an error naming the
+    first that cannot be posted. Returns one stored transfer per request, in order; a request
+    repeating an existing transfer exactly gets that transfer back and writes nothing.
+
+    ``allowed_chain_ids``: when given, every new transfer must land in one of these books.
+    """
+    if not requests:
+        raise InvalidInput("A batch needs at least one transfer.", field="transfers")
+    if len(requests) > rules.MAX_BATCH:
+        raise InvalidInput(f"A batch holds at most {rules.MAX_BATCH} transfers.", field="transfers")
+    if batch_id is not None and not rules.TRANSFER_ID.fullmatch(batch_id):
+        raise InvalidInput("A batch id is 1 to 64 letters, digits or '._:-'.", field="batch_id")
+    single = len(requests) == 1
+    for index, request in enumerate(requests):
+        rules.check_request(request, "" if single else f"transfers[{index}].")
+    return _post(
+        session,
+        list(requests),
+        now=now,
+        batch_id=batch_id,
+        allowed_chain_ids=allowed_chain_ids,
+        hold_ids_to_expire=(),
+    )
+
+
+def post_transfer(
+    session: Session,
+    request: rules.TransferRequest,
+    *,
+    now: datetime,
+    allowed_chain_ids: Collection[int] | None = None,
+) -> rules.TransferRow:
+    return post_batch(session, [request], now=now, allowed_chain_ids=allowed_chain_ids)[0]
+
+
+def expire_holds(session: Session, *, now: datetime, limit: int = 1000) -> list[rules.TransferRow]:
+    """End every hold whose timeout has passed with an ``expire`` transfer. Safe to run
+    again and concurrently: an expiry's id is derived from its hold."""
+    due = list(
+        session.scalars(
+            select(OPEN_HOLDS.c.transfer_id)
+            .where(OPEN_HOLDS.c.timeout_at <= now)
+            .order_by(OPEN_HOLDS.c.timeout_at, OPEN_HOLDS.c.transfer_id)
+            .limit(limit)
+        )
+    )
+    if not due:
+        return []
+    return _post(
+        session, [], now=now, batch_id=None, allowed_chain_ids=None, hold_ids_to_expire=due
+    )
+
+
+def _post(
+    session: Session,
+    requests: list[rules.TransferRequest],
+    *,
+    now: datetime,
+    batch_id: str | None,
+    allowed_chain_ids: Collection[int] | None,
+    hold_ids_to_expire: Iterable[str],
+) -> list[rules.TransferRow]:
+    session.flush()
+    instance_id = instance_chain_id(session)
+    pending_ids = {r.pending_id for r in requests if r.pending_id is not None}
+    target_ids = {r.reverses_id for r in requests if r.reverses_id is not None}
+    account_ids: set[int] = set()
+    for request in requests:
+        if request.debit_account_id is not None:
+            account_ids.add(request.debit_account_id)
+        if request.credit_account_id is not None:
+            account_ids.add(request.credit_account_id)
+
+    # What a request names but leaves out (a hold's accounts) never changes once written, so
+    # it may be read before the locks; what can change (ends, reversals, totals) is read after.
+    named = transfers_by_id(session, pending_ids | target_ids)
+    due = set(hold_ids_to_expire)
+    due.update(
+        _due_holds(
+            session,
+            account_ids | {t.debit_account_id for t in named.values()},
+            now,
+        )
+    )
+    named.update(transfers_by_id(session, due - named.keys()))
+    for transfer in named.values():
+        account_ids.update((transfer.debit_account_id, transfer.credit_account_id))
+
+    facts_rows = session.execute(
+        select(
+            ACCOUNTS.c.id, ACCOUNTS.c.commodity, ACCOUNTS.c.chain_id, ACCOUNTS.c.no_negative
+        ).where(ACCOUNTS.c.id.in_(list(account_ids)))
+    ).all()
+    chain_ids = sorted({int(row.chain_id) for row in facts_rows} | {instance_id})
+
+    lock = _lock_for_update(session)
+    head_query = (
+        select(CHAINS.c.id, CHAINS.c.key, CHAINS.c.head_seq, CHAINS.c.head_hash)
+        .where(CHAINS.c.id.in_(chain_ids))
+        .order_by(CHAINS.c.id)
+    )
+    heads = {
+        row.id: rules.ChainHead(row.id, row.key, row.head_seq, row.head_hash)
+        for row in session.execute(head_query.with_for_update() if lock else head_query)
+    }
+    totals_query = (
+        select(
+            ACCOUNTS.c.id,
+            ACCOUNTS.c.debits_pending,
+            ACCOUNTS.c.debits_posted,
+            ACCOUNTS.c.credits_pending,
+            ACCOUNTS.c.credits_posted,
+        )
+        .where(ACCOUNTS.c.id.in_(sorted(account_ids)))
+        .order_by(ACCOUNTS.c.id)
+    )
+    totals = {
+        row[0]: rules.Totals(row[1], row[2], row[3], row[4])
+        for row in session.execute(totals_query.with_for_update() if lock else totals_query)
+    }
+
+    existing = transfers_by_id(session, {r.id for r in requests})
+    ended = _ended_by(session, pending_ids | due)
+    reversed_by = _reversed_by(session, target_ids)
+    holds = {
+        t.id: rules.HoldFacts(
+            t.id,
+            t.amount,
+            t.debit_account_id,
+            t.credit_account_id,
+            t.commodity,
+            t.chain_id,
+            t.timeout_at,
+            ended.get(t.id),
+        )
+        for t in named.values()
+        if t.kind == "hold"
+    }
+    targets = {
+        t.id: rules.ReversalTarget(
+            t.id,
+            t.kind,
+            t.amount,
+            t.debit_account_id,
+            t.credit_account_id,
+            t.commodity,
+            reversed_by.get(t.id),
+        )
+        for t in named.values()
+        if t.id in target_ids and t.kind in ("transfer", "post")
+    }
+    expiries = [
+        rules.TransferRequest(id=rules.expiry_id(hold_id), kind="expire", pending_id=hold_id)
+        for hold_id in sorted(due)
+        if hold_id in holds and holds[hold_id].ended_by is None
+    ]
+    accounts = _account_facts(session, facts_rows)
+    plan = rules.plan_batch(
+        [*expiries, *requests],
+        accounts=accounts,
+        totals=totals,
+        heads=heads,
+        instance_chain_id=instance_id,
+        holds=holds,
+        targets=targets,
+        existing=existing,
+        now=now,
+        batch_id=batch_id,
+        system_kinds=True,
+    )
+    if allowed_chain_ids is not None:
+        allowed = set(allowed_chain_ids)
+        expiry_count = len(expiries)
+        for row in plan.new_rows[expiry_count:]:
+            if row.chain_id not in allowed:
+                raise Forbidden(
+                    f"Transfer {row.id} goes into books you do not keep: only a steward of "
+                    "the project may post to its books."
+                )
+    _write(session, plan)
+    return plan.results[len(expiries) :]
+
+
+def _account_facts(session: Session, rows: Sequence[Any]) -> dict[int, rules.AccountFacts]:
+    labels = account_labels(session, [row.id for row in rows])
+    scales = exponents(session, {row.commodity for row in rows})
+    return {
+        row.id: rules.AccountFacts(
+            id=row.id,
+            commodity=row.commodity,
+            exponent=scales.get(row.commodity, 0),
+            chain_id=row.chain_id,
+            no_negative=bool(row.no_negative),
+            label=labels.get(row.id, f"account {row.id}"),
+        )
+        for row in rows
+    }
+
+
+def _write(session: Session, plan: rules.Plan) -> None:
+    if not plan.new_rows:
+        return
+    try:
+        session.execute(
+            insert(TRANSFERS),
+            [
+                {
+                    "id": r.id,
+                    "chain_id": r.chain_id,
+                    "seq": r.seq,
+                    "kind": r.kind,
+                    "debit_account_id": r.debit_account_id,
+                    "credit_account_id": r.credit_account_id,
+                    "commodity": r.commodity,
+                    "amount": r.amount,
+                    "pending_id": r.pending_id,
+                    "timeout_at": r.timeout_at,
+                    "reverses_id": r.reverses_id,
+                    "batch_id": r.batch_id,
+                    "memo": r.memo,
+                    "created_at": r.created_at,
+                    "prev_hash": r.prev_hash,
+                    "hash": r.hash,
+                }
+                for r in plan.new_rows
+            ],
+        )
+        deltas = [
+            {
+                "account": account_id,
+                "dp": d.debits_pending,
+                "dP": d.debits_posted,
+                "cp": d.credits_pending,
+                "cP": d.credits_posted,
+            }
+            for account_id, d in sorted(plan.deltas.items())
+            if d.as_tuple() != (0, 0, 0, 0)
+        ]
+        if deltas:
+            session.execute(_UPDATE_TOTALS, deltas)
+        changed_chains = {r.chain_id for r in plan.new_rows}
+        session.execute(
+            _UPDATE_HEAD,
+            [
+                {"chain": head.id, "seq": head.seq, "head": head.hash}
+                for head in plan.heads.values()
+                if head.id in changed_chains
+            ],
+        )
+        if plan.opened_holds:
+            session.execute(
+                insert(OPEN_HOLDS),
+                [
+                    {
+                        "transfer_id": r.id,
+                        "debit_account_id": r.debit_account_id,
+                        "timeout_at": r.timeout_at,
+                    }
+                    for r in plan.opened_holds
+                ],
+            )
+        if plan.ended_holds:
+            session.execute(
+                delete(OPEN_HOLDS).where(OPEN_HOLDS.c.transfer_id.in_(plan.ended_holds))
+            )
+    except IntegrityError as error:
+        # Only reachable when another writer got in between (an id taken in other books) or
+        # a bug let a plan through that the database refuses; either way nothing is written.
+        raise Conflict(
+            "The books changed while this was being posted (a transfer id was taken "
+            f"concurrently, or an invariant would break); nothing was written. {error.orig}"
+        ) from error
