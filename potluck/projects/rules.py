@@ -387,7 +387,9 @@ def search_terms(query: str | None) -> list[str]:
     """
     if not query:
         return []
-    words = query[:SEARCH_MAX_LENGTH].casefold().split()
+    # Fold before cutting: folding can lengthen text (ß becomes ss), and a query that is
+    # normalised twice must give the same words.
+    words = query.casefold()[:SEARCH_MAX_LENGTH].split()
     distinct = list(dict.fromkeys(words))
     return distinct[:MAX_SEARCH_TERMS]
 
