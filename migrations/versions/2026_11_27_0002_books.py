@@ -404,12 +404,24 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_ledger_transfers")),
         sa.UniqueConstraint("chain_id", "seq", name="uq_ledger_transfers_chain_id_seq"),
-        sa.UniqueConstraint("pending_id", name=op.f("uq_ledger_transfers_pending_id")),
-        sa.UniqueConstraint("reverses_id", name=op.f("uq_ledger_transfers_reverses_id")),
     )
     with op.batch_alter_table("ledger_transfers", schema=None) as batch_op:
         batch_op.create_index(
             "ix_ledger_transfers_chain_id_created_at", ["chain_id", "created_at"], unique=False
+        )
+        batch_op.create_index(
+            "uq_ledger_transfers_pending_id",
+            ["pending_id"],
+            unique=True,
+            sqlite_where=sa.text("pending_id IS NOT NULL"),
+            postgresql_where=sa.text("pending_id IS NOT NULL"),
+        )
+        batch_op.create_index(
+            "uq_ledger_transfers_reverses_id",
+            ["reverses_id"],
+            unique=True,
+            sqlite_where=sa.text("reverses_id IS NOT NULL"),
+            postgresql_where=sa.text("reverses_id IS NOT NULL"),
         )
 
     op.create_table(
@@ -467,6 +479,8 @@ def downgrade() -> None:
 
     op.drop_table("ledger_open_holds")
     with op.batch_alter_table("ledger_transfers", schema=None) as batch_op:
+        batch_op.drop_index("uq_ledger_transfers_reverses_id")
+        batch_op.drop_index("uq_ledger_transfers_pending_id")
         batch_op.drop_index("ix_ledger_transfers_chain_id_created_at")
 
     op.drop_table("ledger_transfers")

@@ -21,6 +21,7 @@ from sqlalchemy import (
     Integer,
     String,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -159,6 +160,22 @@ class Transfer(Base):
             name="fk_ledger_transfers_credit_account",
         ),
         Index("ix_ledger_transfers_chain_id_created_at", "chain_id", "created_at"),
+        # Partial, so that the many transfers that end no hold and reverse nothing cost no
+        # index entry; still a hold can end only once and a transfer be reversed only once.
+        Index(
+            "uq_ledger_transfers_pending_id",
+            "pending_id",
+            unique=True,
+            sqlite_where=text("pending_id IS NOT NULL"),
+            postgresql_where=text("pending_id IS NOT NULL"),
+        ),
+        Index(
+            "uq_ledger_transfers_reverses_id",
+            "reverses_id",
+            unique=True,
+            sqlite_where=text("reverses_id IS NOT NULL"),
+            postgresql_where=text("reverses_id IS NOT NULL"),
+        ),
     )
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
@@ -172,11 +189,11 @@ class Transfer(Base):
     commodity: Mapped[str] = mapped_column(String(23))
     amount: Mapped[int] = mapped_column(BigInteger)
     """Amount in the commodity's smallest unit."""
-    pending_id: Mapped[str | None] = mapped_column(ForeignKey("ledger_transfers.id"), unique=True)
+    pending_id: Mapped[str | None] = mapped_column(ForeignKey("ledger_transfers.id"))
     """The hold this transfer posts, voids or expires; unique, so a hold ends only once."""
     timeout_at: Mapped[datetime | None]
     """When an unresolved hold expires."""
-    reverses_id: Mapped[str | None] = mapped_column(ForeignKey("ledger_transfers.id"), unique=True)
+    reverses_id: Mapped[str | None] = mapped_column(ForeignKey("ledger_transfers.id"))
     """The transfer this one corrects; unique, so a transfer is reversed at most once."""
     batch_id: Mapped[str | None] = mapped_column(String(64))
     """Transfers submitted together as one linked batch share it; they stand or fall together."""

@@ -26,6 +26,8 @@ MAX_BATCH = 10_000
 # A hold may wait at most a year: anything longer is a promise, not a hold.
 MAX_TIMEOUT_SECONDS = 366 * 24 * 3600
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_CONTROL_SEARCH = _CONTROL.search
+_ID_MATCH = TRANSFER_ID.fullmatch
 _SEP = "\x1f"
 
 CLIENT_KINDS = ("transfer", "hold", "post", "void")
@@ -92,24 +94,11 @@ def transfer_hash(
     Fields are joined with the ASCII unit separator, which ids and memos may not contain, so
     two different transfers can never encode to the same text.
     """
-    text = _SEP.join(
-        (
-            prev_hash,
-            chain_key,
-            str(seq),
-            transfer_id,
-            kind,
-            str(debit_account_id),
-            str(credit_account_id),
-            commodity,
-            str(amount),
-            pending_id or "",
-            timeout_text or "",
-            reverses_id or "",
-            batch_id or "",
-            memo,
-            created_text,
-        )
+    text = (
+        f"{prev_hash}\x1f{chain_key}\x1f{seq}\x1f{transfer_id}\x1f{kind}\x1f"
+        f"{debit_account_id}\x1f{credit_account_id}\x1f{commodity}\x1f{amount}\x1f"
+        f"{pending_id or ''}\x1f{timeout_text or ''}\x1f{reverses_id or ''}\x1f"
+        f"{batch_id or ''}\x1f{memo}\x1f{created_text}"
     )
     return hashlib.sha256(text.encode()).hexdigest()
 
@@ -233,7 +222,7 @@ class Plan:
 
 def check_request(request: TransferRequest, where: str) -> None:
     """Refuse a malformed request before anything is looked up, naming the field."""
-    if not TRANSFER_ID.fullmatch(request.id) or request.id.startswith(EXPIRY_PREFIX):
+    if not _ID_MATCH(request.id) or request.id.startswith(EXPIRY_PREFIX):
         raise InvalidInput(
             f"Transfer id '{request.id}' must be 1 to 64 letters, digits or '._:-', "
             f"starting with a letter or digit and not with '{EXPIRY_PREFIX}'.",
@@ -251,7 +240,7 @@ def check_request(request: TransferRequest, where: str) -> None:
             f"commodity's smallest unit, at most {MAX_UNITS}.",
             field=f"{where}amount",
         )
-    if len(request.memo) > MAX_MEMO_LENGTH or _CONTROL.search(request.memo):
+    if request.memo and (len(request.memo) > MAX_MEMO_LENGTH or _CONTROL_SEARCH(request.memo)):
         raise InvalidInput(
             f"Transfer {request.id}: the memo must be at most {MAX_MEMO_LENGTH} characters "
             "on one line.",
@@ -301,15 +290,6 @@ def _delta(plan: Plan, account_id: int) -> Totals:
     if delta is None:
         delta = plan.deltas[account_id] = Totals()
     return delta
-
-
-def _current(base: Totals, delta: Totals) -> Totals:
-    return Totals(
-        base.debits_pending + delta.debits_pending,
-        base.debits_posted + delta.debits_posted,
-        base.credits_pending + delta.credits_pending,
-        base.credits_posted + delta.credits_posted,
-    )
 
 
 def _differs(row: TransferRow, wanted: TransferRow) -> str | None:
@@ -370,7 +350,9 @@ def plan_batch(
         else:
             check_request(request, where)
         known = planned.get(request.id) or existing.get(request.id)
-        wanted = _resolve(request, where, accounts, holds_now, targets_now, instance_chain_id, now)
+        wanted = _resolve(
+            request, where, accounts, holds_now, targets_now, planned, instance_chain_id, now
+        )
         if known is not None:
             differing = _differs(known, wanted)
             if differing is not None:
@@ -385,7 +367,7 @@ def plan_batch(
             hold = holds_now[wanted.pending_id or ""]
             _check_hold_open(request, where, hold, now)
         if wanted.reverses_id is not None:
-            target = targets_now[wanted.reverses_id]
+            target = targets_now.get(wanted.reverses_id) or _target(planned[wanted.reverses_id])
             if target.reversed_by is not None:
                 raise Conflict(
                     f"Transfer {wanted.reverses_id} was already reversed by "
@@ -414,22 +396,22 @@ def plan_batch(
             created_text,
         )
         row = TransferRow(
-            id=wanted.id,
-            chain_id=wanted.chain_id,
-            seq=seq,
-            kind=wanted.kind,
-            debit_account_id=wanted.debit_account_id,
-            credit_account_id=wanted.credit_account_id,
-            commodity=wanted.commodity,
-            amount=wanted.amount,
-            pending_id=wanted.pending_id,
-            timeout_at=wanted.timeout_at,
-            reverses_id=wanted.reverses_id,
-            batch_id=batch_id,
-            memo=wanted.memo,
-            created_at=now,
-            prev_hash=head.hash,
-            hash=digest,
+            wanted.id,
+            wanted.chain_id,
+            seq,
+            wanted.kind,
+            wanted.debit_account_id,
+            wanted.credit_account_id,
+            wanted.commodity,
+            wanted.amount,
+            wanted.pending_id,
+            wanted.timeout_at,
+            wanted.reverses_id,
+            batch_id,
+            wanted.memo,
+            now,
+            head.hash,
+            digest,
         )
         plan.heads[wanted.chain_id] = ChainHead(head.id, head.key, seq, digest)
         planned[row.id] = row
@@ -460,18 +442,8 @@ def plan_batch(
                 hold.timeout_at,
                 row.id,
             )
-        if row.kind in ("transfer", "post"):
-            targets_now[row.id] = ReversalTarget(
-                row.id,
-                row.kind,
-                row.amount,
-                row.debit_account_id,
-                row.credit_account_id,
-                row.commodity,
-                None,
-            )
         if row.reverses_id is not None:
-            old = targets_now[row.reverses_id]
+            old = targets_now.get(row.reverses_id) or _target(planned[row.reverses_id])
             targets_now[old.id] = ReversalTarget(
                 old.id,
                 old.kind,
@@ -482,6 +454,18 @@ def plan_batch(
                 row.id,
             )
     return plan
+
+
+def _target(row: TransferRow) -> ReversalTarget:
+    return ReversalTarget(
+        row.id,
+        row.kind,
+        row.amount,
+        row.debit_account_id,
+        row.credit_account_id,
+        row.commodity,
+        None,
+    )
 
 
 def _account(accounts: Mapping[int, AccountFacts], account_id: int, what: str) -> AccountFacts:
@@ -497,6 +481,7 @@ def _resolve(
     accounts: Mapping[int, AccountFacts],
     holds: Mapping[str, HoldFacts],
     targets: Mapping[str, ReversalTarget],
+    planned: Mapping[str, TransferRow],
     instance_chain_id: int,
     now: datetime,
 ) -> TransferRow:
@@ -533,6 +518,10 @@ def _resolve(
             )
     elif request.reverses_id is not None:
         target = targets.get(request.reverses_id)
+        if target is None and request.reverses_id in planned:
+            earlier = planned[request.reverses_id]
+            if earlier.kind in ("transfer", "post"):
+                target = _target(earlier)
         if target is None:
             raise NotFound(
                 f"Transfer {request.id}: transfer {request.reverses_id} to reverse does not "
@@ -589,22 +578,22 @@ def _resolve(
     if request.timeout_seconds is not None:
         timeout_at = now + timedelta(seconds=request.timeout_seconds)
     return TransferRow(
-        id=request.id,
-        chain_id=chain_id,
-        seq=0,
-        kind=request.kind,
-        debit_account_id=debit.id,
-        credit_account_id=credit.id,
-        commodity=debit.commodity,
-        amount=amount,
-        pending_id=request.pending_id,
-        timeout_at=timeout_at,
-        reverses_id=request.reverses_id,
-        batch_id=None,
-        memo=request.memo,
-        created_at=now,
-        prev_hash="",
-        hash="",
+        request.id,
+        chain_id,
+        0,
+        request.kind,
+        debit.id,
+        credit.id,
+        debit.commodity,
+        amount,
+        request.pending_id,
+        timeout_at,
+        request.reverses_id,
+        None,
+        request.memo,
+        now,
+        "",
+        "",
     )
 
 
@@ -643,34 +632,51 @@ def _apply(
     debit = _delta(plan, row.debit_account_id)
     credit = _delta(plan, row.credit_account_id)
     amount = row.amount
-    if row.kind == "transfer":
+    kind = row.kind
+    if kind == "transfer":
         debit.debits_posted += amount
         credit.credits_posted += amount
-    elif row.kind == "hold":
+    elif kind == "hold":
         debit.debits_pending += amount
         credit.credits_pending += amount
     else:
         held = holds[row.pending_id or ""].amount
         debit.debits_pending -= held
         credit.credits_pending -= held
-        if row.kind == "post":
+        if kind == "post":
             debit.debits_posted += amount
             credit.credits_posted += amount
+    base = totals.get(row.debit_account_id) or _ZERO
     facts = accounts[row.debit_account_id]
-    after = _current(totals.get(row.debit_account_id, Totals()), debit)
-    if facts.no_negative and after.available < 0:
-        before = after.available + (amount if row.kind in ("transfer", "hold") else 0)
-        raise InsufficientFunds(
-            f"Transfer {request.id} would take {facts.label} (account {facts.id}) below zero: "
-            f"{decimal_text(before, facts.exponent)} {facts.commodity} available, "
-            f"{decimal_text(amount, facts.exponent)} asked.",
-            field=f"{where}amount",
+    if facts.no_negative and kind in ("transfer", "hold"):
+        available = (
+            base.credits_posted
+            + debit.credits_posted
+            - base.debits_posted
+            - debit.debits_posted
+            - base.debits_pending
+            - debit.debits_pending
         )
-    credit_after = _current(totals.get(row.credit_account_id, Totals()), credit)
-    if max(after.as_tuple() + credit_after.as_tuple()) > MAX_UNITS:
+        if available < 0:
+            raise InsufficientFunds(
+                f"Transfer {request.id} would take {facts.label} (account {facts.id}) below "
+                f"zero: {decimal_text(available + amount, facts.exponent)} {facts.commodity} "
+                f"available, {decimal_text(amount, facts.exponent)} asked.",
+                field=f"{where}amount",
+            )
+    credit_base = totals.get(row.credit_account_id) or _ZERO
+    if (
+        credit_base.credits_posted + credit.credits_posted > MAX_UNITS
+        or credit_base.credits_pending + credit.credits_pending > MAX_UNITS
+        or base.debits_posted + debit.debits_posted > MAX_UNITS
+        or base.debits_pending + debit.debits_pending > MAX_UNITS
+    ):
         raise InvalidInput(
             f"Transfer {request.id} would overflow an account's totals.", field=f"{where}amount"
         )
+
+
+_ZERO = Totals()
 
 
 # ---------------------------------------------------------------------------------------
