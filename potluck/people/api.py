@@ -79,10 +79,12 @@ def exchange_credentials(
 ) -> NewToken | JSONResponse:
     now = clock.now()
     try:
-        peer = service.authenticate(
+        created = service.exchange_credentials(
             session,
             email=body.email,
             password=body.password,
+            name=body.name,
+            scope=body.scope,
             address=client_address(request),
             now=now,
             throttle=service.Throttle.from_settings(settings),
@@ -93,7 +95,6 @@ def exchange_credentials(
             status_code=throttled.status,
             headers={"Retry-After": retry_after_seconds(throttled.retry_at, now)},
         )
-    created = service.create_token(session, peer, name=body.name, scope=body.scope, now=now)
     return NewToken.created(created.token, created.secret)
 
 

@@ -242,6 +242,30 @@ def create_token(session: Session, peer: Peer, *, name: str, scope: str, now: da
     return NewToken(token=token, secret=secret)
 
 
+def exchange_credentials(
+    session: Session,
+    *,
+    email: str,
+    password: str,
+    name: str,
+    scope: str,
+    address: str,
+    now: datetime,
+    throttle: Throttle,
+) -> NewToken:
+    """A new API token for whoever these credentials belong to, for clients without a browser.
+
+    The token's name and scope are checked first, so that a typo there costs no password
+    check and no throttled attempt.
+    """
+    rules.check_token_name(name)
+    rules.check_scope(scope)
+    peer = authenticate(
+        session, email=email, password=password, address=address, now=now, throttle=throttle
+    )
+    return create_token(session, peer, name=name, scope=scope, now=now)
+
+
 def list_tokens(session: Session, peer: Peer) -> list[ApiToken]:
     return list(
         session.scalars(

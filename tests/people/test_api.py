@@ -143,6 +143,17 @@ class TestExchangeCredentials:
         clock.advance(timedelta(minutes=10))
         assert client.post("/api/v1/auth/tokens", json=right).status_code == 201
 
+    def test_a_missing_token_name_costs_no_attempt(
+        self, client: TestClient, ada: Peer, count_rows: CountRows
+    ) -> None:
+        answer = client.post(
+            "/api/v1/auth/tokens",
+            json={"email": "ada@example.org", "password": "a guess", "name": " "},
+        )
+        assert answer.status_code == 422
+        assert answer.json()["field"] == "name"
+        assert count_rows(SignInFailure) == 0
+
     def test_unknown_scope_is_refused(self, client: TestClient, ada: Peer) -> None:
         answer = client.post(
             "/api/v1/auth/tokens",
