@@ -89,7 +89,7 @@ def check_pledge(pledge: Pledge, need: Need, *, as_of: datetime | None = None) -
             field="commodity",
         )
     _check_terms(pledge)
-    if not isinstance(pledge, ACCEPTED[need.funding]):
+    if type(pledge) not in ACCEPTED[need.funding]:
         accepted = " or ".join(kind.kind for kind in ACCEPTED[need.funding])
         raise InvalidInput(
             f"Need {need.id} is funded {need.funding.value}: it takes {accepted} pledges, "
@@ -105,8 +105,10 @@ def check_pledge(pledge: Pledge, need: Need, *, as_of: datetime | None = None) -
 
 
 def _check_terms(pledge: Pledge) -> None:
+    # Payday checks every pledge it clears, so the common case is kept to a few comparisons.
     if isinstance(pledge, Gift | AllOrNothing):
-        _positive(pledge.amount, "amount", pledge)
+        if pledge.amount <= 0:
+            _positive(pledge.amount, "amount", pledge)
     elif isinstance(pledge, Crowdmatch):
         _positive(pledge.rate, "rate", pledge)
         _positive(pledge.limit, "limit", pledge)

@@ -97,22 +97,47 @@ def amount_for_period(amount: int, per: Cadence, period: Period) -> int:
       the year rather than piled onto one month. Periods that are not whole months are
       apportioned by days within each month in the same way.
     """
-    return _due_before(amount, per, period.end) - _due_before(amount, per, period.start)
+    return Apportionment(period)(amount, per)
+
+
+class Apportionment:
+    """:func:`amount_for_period` for one period, with the calendar work done once.
+
+    The running total before a day is ``amount·whole + ⌊amount·part / parts⌋`` for constants
+    that depend only on the cadence and the day, so each cadence keeps those constants for the
+    period's two ends and apportioning an amount is a few integer operations.
+    """
+
+    __slots__ = ("_constants",)
+
+    def __init__(self, period: Period) -> None:
+        self._constants = {
+            per: (*_running_total(per, period.end), *_running_total(per, period.start))
+            for per in Cadence
+        }
+
+    def __call__(self, amount: int, per: Cadence) -> int:
+        """The part of ``amount`` per ``per`` due within the period."""
+        whole_end, part_end, parts_end, whole_start, part_start, parts_start = self._constants[per]
+        return (
+            amount * (whole_end - whole_start)
+            + amount * part_end // parts_end
+            - amount * part_start // parts_start
+        )
 
 
 def _months(day: date) -> int:
     return day.year * 12 + day.month - 1
 
 
-def _due_before(amount: int, per: Cadence, day: date) -> int:
-    """What a recurring amount totals over the days before ``day`` since 1 January of year 1."""
+def _running_total(per: Cadence, day: date) -> tuple[int, int, int]:
+    """``(whole, part, parts)``: over the days before ``day`` since 1 January of year 1, an
+    amount recurring every ``per`` totals ``amount·whole + ⌊amount·part / parts⌋``."""
     if per is Cadence.WEEK:
         # 1 January of year 1 is a Monday (ordinal 1); its Thursday is ordinal 4, and the
         # Thursdays before ordinal d number ⌊(d + 2) / 7⌋.
-        return amount * ((day.toordinal() + 2) // 7)
+        return (day.toordinal() + 2) // 7, 0, 1
     days_in_month = calendar.monthrange(day.year, day.month)[1]
     if per is Cadence.MONTH:
-        return amount * _months(day) + amount * (day.day - 1) // days_in_month
-    return amount * day.year + (
-        amount * ((day.month - 1) * days_in_month + day.day - 1) // (12 * days_in_month)
-    )
+        return _months(day), day.day - 1, days_in_month
+    return day.year, (day.month - 1) * days_in_month + day.day - 1, 12 * days_in_month
