@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import typer
+import uvicorn
 from rich.console import Console
 
 from potluck.config import Settings
 from potluck.db import Database
+from potluck.demo import fill
 from potluck.migrate import upgrade
 
-cli = typer.Typer(help="Potluck: keep owner-less projects running, on open books.", no_args_is_help=True)
+cli = typer.Typer(
+    help="Potluck: keep owner-less projects running, on open books.", no_args_is_help=True
+)
 db_cli = typer.Typer(help="The database: migrations.", no_args_is_help=True)
 cli.add_typer(db_cli, name="db")
 console = Console()
@@ -30,15 +34,19 @@ def serve(
     workers: int = typer.Option(1, help="Worker processes (use PostgreSQL for more than one)."),
 ) -> None:
     """Run the migrations, then serve the site and the API."""
-    import uvicorn
-
     settings = Settings()
     upgrade(settings.resolved_database_url)
     # Generate (or load) the development secret before workers start, so they share it.
     settings.resolved_secret_key  # noqa: B018
-    console.print(f"[bold]Potluck[/] at http://{host}:{port} on {_safe(settings.resolved_database_url)}")
+    console.print(
+        f"[bold]Potluck[/] at http://{host}:{port} on {_safe(settings.resolved_database_url)}"
+    )
     uvicorn.run(
-        "potluck.app:create_app", factory=True, host=host, port=port, workers=workers,
+        "potluck.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
         proxy_headers=True,
     )
 
@@ -46,8 +54,6 @@ def serve(
 @cli.command()
 def demo() -> None:
     """Fill this instance with believable demo peers, projects and stewards (idempotent)."""
-    from potluck.demo import fill
-
     settings = Settings()
     upgrade(settings.resolved_database_url)
     database = Database(settings.resolved_database_url)

@@ -68,9 +68,7 @@ def responses(*errors: type[PotluckError]) -> dict[int | str, dict[str, Any]]:
     """Declare a route's errors so they appear in the OpenAPI document."""
     declared: dict[int | str, dict[str, Any]] = {}
     for error in errors:
-        entry = declared.setdefault(
-            error.status, {"model": ErrorBody, "description": ""}
-        )
+        entry = declared.setdefault(error.status, {"model": ErrorBody, "description": ""})
         names = [n for n in entry["description"].split(", ") if n]
         names.append(error.__name__)
         entry["description"] = ", ".join(names)

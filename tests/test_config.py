@@ -36,9 +36,7 @@ class TestSecretKey:
         assert settings.resolved_secret_key == key
         assert not (tmp_path / "secret_key").exists()
 
-    def test_reads_the_environment(
-        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-    ) -> None:
+    def test_reads_the_environment(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.setenv("POTLUCK_DATABASE_URL", f"sqlite:///{tmp_path}/x.sqlite3")
         monkeypatch.setenv("POTLUCK_BASE_URL", "https://potluck.example")
         settings = Settings()

@@ -51,9 +51,11 @@ class TestAppendOnlyActivity:
     )
     def test_database_refuses_rewriting_history(self, database: Database, statement: str) -> None:
         self._insert(database)
-        with pytest.raises((DBAPIError, IntegrityError), match="append-only"):
-            with database.transaction() as session:
-                session.execute(text(statement))
+        with (
+            pytest.raises((DBAPIError, IntegrityError), match="append-only"),
+            database.transaction() as session,
+        ):
+            session.execute(text(statement))
         with database.transaction(write=False) as session:
             assert session.execute(text("SELECT summary FROM activity_entries")).scalar() == "made"
 
@@ -67,4 +69,4 @@ class TestFrozenClock:
 
     def test_refuses_naive_time(self) -> None:
         with pytest.raises(ValueError, match="timezone-aware"):
-            FrozenClock(datetime(2026, 3, 1))  # noqa: DTZ001
+            FrozenClock(datetime(2026, 3, 1))

@@ -89,7 +89,8 @@ def distinct_colours(png: bytes, *, sample_rows: int = 40) -> int:
             chunks.append(data)
         position += 12 + length
     width, height, depth, colour_type = struct.unpack(">IIBB", header[:10])
-    assert depth == 8 and colour_type in (2, 6), "unexpected PNG format"
+    assert depth == 8, "unexpected PNG bit depth"
+    assert colour_type in (2, 6), "unexpected PNG colour type"
     channels = 3 if colour_type == 2 else 4
     raw = zlib.decompress(b"".join(chunks))
     stride = width * channels

@@ -9,7 +9,6 @@ Set ``POTLUCK_TEST_POSTGRES_URL`` to use an existing server instead.
 from __future__ import annotations
 
 import contextlib
-import glob
 import os
 import pwd
 import shutil
@@ -29,10 +28,10 @@ def find_binaries() -> Path:
     override = os.environ.get("POTLUCK_PG_BINDIR")
     if override:
         return Path(override)
-    candidates = sorted(glob.glob("/usr/lib/postgresql/*/bin"), key=_version_key, reverse=True)
+    candidates = sorted(Path("/usr/lib/postgresql").glob("*/bin"), key=_version_key, reverse=True)
     for candidate in candidates:
-        if (Path(candidate) / "initdb").exists():
-            return Path(candidate)
+        if (candidate / "initdb").exists():
+            return candidate
     initdb = shutil.which("initdb")
     if initdb:
         return Path(initdb).resolve().parent
@@ -43,9 +42,9 @@ def find_binaries() -> Path:
     raise RuntimeError(msg)
 
 
-def _version_key(path: str) -> int:
+def _version_key(path: Path) -> int:
     try:
-        return int(Path(path).parent.name)
+        return int(path.parent.name)
     except ValueError:
         return 0
 
@@ -82,7 +81,7 @@ class Cluster:
 
     def execute(self, statement: str) -> None:
         with psycopg.connect(self.url, autocommit=True) as connection:
-            connection.execute(statement)  # type: ignore[arg-type]
+            connection.execute(statement.encode())
 
     def stop(self) -> None:
         if self._stop:
@@ -104,9 +103,21 @@ def throwaway_cluster() -> Iterator[Cluster]:
         entry = pwd.getpwnam(user)
         os.chown(root, entry.pw_uid, entry.pw_gid)
     subprocess.run(
-        [*prefix, str(bindir / "initdb"), "-D", str(data), "-U", SUPERUSER, "--auth=trust",
-         "-E", "UTF8", "--no-locale", "--no-sync"],
-        check=True, capture_output=True,
+        [
+            *prefix,
+            str(bindir / "initdb"),
+            "-D",
+            str(data),
+            "-U",
+            SUPERUSER,
+            "--auth=trust",
+            "-E",
+            "UTF8",
+            "--no-locale",
+            "--no-sync",
+        ],
+        check=True,
+        capture_output=True,
     )
     port = _free_port()
     options = (
@@ -116,9 +127,22 @@ def throwaway_cluster() -> Iterator[Cluster]:
     )
     log = root / "server.log"
     subprocess.run(
-        [*prefix, str(bindir / "pg_ctl"), "-D", str(data), "-o", options, "-l", str(log),
-         "-w", "-t", "60", "start"],
-        check=True, capture_output=True,
+        [
+            *prefix,
+            str(bindir / "pg_ctl"),
+            "-D",
+            str(data),
+            "-o",
+            options,
+            "-l",
+            str(log),
+            "-w",
+            "-t",
+            "60",
+            "start",
+        ],
+        check=True,
+        capture_output=True,
     )
     stop = [*prefix, str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop"]
     cluster = Cluster(f"postgresql://{SUPERUSER}@127.0.0.1:{port}/postgres", stop)
