@@ -16,6 +16,9 @@ from potluck.clock import Clock, SystemClock
 from potluck.config import Settings
 from potluck.db import Database
 from potluck.errors import ErrorBody, PotluckError
+from potluck.idempotency import IdempotencyMiddleware
+from potluck.ledger import api as ledger_api
+from potluck.ledger import pages as ledger_pages
 from potluck.people import api as people_api
 from potluck.people import pages as people_pages
 from potluck.projects import api as projects_api
@@ -103,6 +106,10 @@ def create_app(
     app.add_exception_handler(RequestValidationError, _on_validation_error)
     app.add_exception_handler(StarletteHTTPException, _on_http_error)
 
+    # Added before the security headers so that it runs inside them: replayed answers get
+    # the same headers as first ones.
+    app.add_middleware(IdempotencyMiddleware, prefix=API_PREFIX)
+
     @app.middleware("http")
     async def _security_headers(
         request: Request, call_next: Callable[[Request], Awaitable[Response]]
@@ -126,8 +133,8 @@ def create_app(
             swagger_favicon_url="/static/favicon.svg",
         )
 
-    for module in (people_api, projects_api):
+    for module in (people_api, projects_api, ledger_api):
         app.include_router(module.router, prefix=API_PREFIX)
-    for pages_module in (people_pages, projects_pages):
+    for pages_module in (people_pages, projects_pages, ledger_pages):
         app.include_router(pages_module.router)
     return app

@@ -44,6 +44,7 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     String,
+    Table,
     UniqueConstraint,
     delete,
     event,
@@ -105,7 +106,7 @@ class IdempotencyRecord(Base):
     completed_at: Mapped[datetime | None]
 
 
-RECORDS = IdempotencyRecord.__table__
+RECORDS: Table = IdempotencyRecord.__table__  # type: ignore[assignment]
 
 
 @dataclass
@@ -141,7 +142,7 @@ def _mark_work(session: Session) -> None:
     if (
         claim is None
         or claim.committed
-        or session.get_bind().url.render_as_string(hide_password=False) != claim.database_url
+        or session.get_bind().engine.url.render_as_string(hide_password=False) != claim.database_url
     ):
         return
     if claim._storing:
@@ -161,7 +162,7 @@ def _mark_work(session: Session) -> None:
 
 
 @event.listens_for(Session, "after_commit")
-def _work_committed(session: Session) -> None:
+def _work_committed(_session: Session) -> None:
     claim = _current.get()
     if claim is not None and claim._marking:
         claim.committed = True
@@ -171,7 +172,7 @@ def _work_committed(session: Session) -> None:
 
 
 @event.listens_for(Session, "after_rollback")
-def _work_rolled_back(session: Session) -> None:
+def _work_rolled_back(_session: Session) -> None:
     claim = _current.get()
     if claim is not None and not claim.committed:
         claim._marking = False
@@ -276,7 +277,9 @@ class Keeper:
         self.lease = lease
         self._last_purge = 0.0
 
-    def claim(self, caller: str, key: str, method: str, path: str, digest: str) -> Outcome:
+    def claim(  # noqa: PLR0911 - one answer for each state a key can be in
+        self, caller: str, key: str, method: str, path: str, digest: str
+    ) -> Outcome:
         now = self.clock.now()
         token = secrets.token_hex(16)
         try:
@@ -476,7 +479,7 @@ class IdempotencyMiddleware:
             replay_headers.append((REPLAYED_HEADER.lower().encode(), b"true"))
             await _send(send, outcome.status_code, replay_headers, outcome.body)
             return
-        await self._run(scope, body, receive, send, keeper, outcome)
+        await self._run(scope, body, receive, send, keeper=keeper, claim=outcome)
 
     async def _run(
         self,
@@ -484,6 +487,7 @@ class IdempotencyMiddleware:
         body: bytes,
         receive: Receive,
         send: Send,
+        *,
         keeper: Keeper,
         claim: Claim,
     ) -> None:

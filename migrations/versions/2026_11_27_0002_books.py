@@ -305,7 +305,8 @@ def upgrade() -> None:
             name=op.f("ck_ledger_accounts_no_negative_balance"),
         ),
         sa.CheckConstraint(
-            "debits_pending >= 0 AND debits_posted >= 0 AND credits_pending >= 0 AND credits_posted >= 0",
+            "debits_pending >= 0 AND debits_posted >= 0 "
+            "AND credits_pending >= 0 AND credits_posted >= 0",
             name=op.f("ck_ledger_accounts_totals_natural"),
         ),
         sa.ForeignKeyConstraint(

@@ -72,7 +72,7 @@ def time_text(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
 
 
-def transfer_hash(
+def transfer_hash(  # noqa: PLR0917 - positional in the order they are hashed, for speed
     prev_hash: str,
     chain_key: str,
     seq: int,
@@ -351,7 +351,14 @@ def plan_batch(
             check_request(request, where)
         known = planned.get(request.id) or existing.get(request.id)
         wanted = _resolve(
-            request, where, accounts, holds_now, targets_now, planned, instance_chain_id, now
+            request,
+            where,
+            accounts=accounts,
+            holds=holds_now,
+            targets=targets_now,
+            planned=planned,
+            instance_chain_id=instance_chain_id,
+            now=now,
         )
         if known is not None:
             differing = _differs(known, wanted)
@@ -374,7 +381,15 @@ def plan_batch(
                     f"{target.reversed_by}; reverse the reversal instead.",
                     field=f"{where}reverses_id",
                 )
-        _apply(plan, wanted, accounts, totals, holds_now, request, where)
+        _apply(
+            plan,
+            wanted,
+            accounts=accounts,
+            totals=totals,
+            holds=holds_now,
+            request=request,
+            where=where,
+        )
         head = plan.heads[wanted.chain_id]
         seq = head.seq + 1
         timeout_text = time_text(wanted.timeout_at) if wanted.timeout_at else None
@@ -478,6 +493,7 @@ def _account(accounts: Mapping[int, AccountFacts], account_id: int, what: str) -
 def _resolve(
     request: TransferRequest,
     where: str,
+    *,
     accounts: Mapping[int, AccountFacts],
     holds: Mapping[str, HoldFacts],
     targets: Mapping[str, ReversalTarget],
@@ -565,7 +581,7 @@ def _resolve(
             f"account {credit.id} in {credit.commodity}; a transfer moves one commodity.",
             field=f"{where}credit_account_id",
         )
-    if debit.chain_id == credit.chain_id or credit.chain_id == instance_chain_id:
+    if credit.chain_id in (debit.chain_id, instance_chain_id):
         chain_id = debit.chain_id
     elif debit.chain_id == instance_chain_id:
         chain_id = credit.chain_id
@@ -623,6 +639,7 @@ def _check_hold_open(
 def _apply(
     plan: Plan,
     row: TransferRow,
+    *,
     accounts: Mapping[int, AccountFacts],
     totals: Mapping[int, Totals],
     holds: Mapping[str, HoldFacts],
@@ -848,7 +865,14 @@ class BooksChecker:
             sums_credit[2] += amount
             self._holds[tid] = (amount, debit_id, credit_id)
         else:
-            self._resolve(tid, kind, amount, debit_id, credit_id, pending_id)
+            self._resolve(
+                tid,
+                kind=kind,
+                amount=amount,
+                debit_id=debit_id,
+                credit_id=credit_id,
+                pending_id=pending_id,
+            )
         if reverses_id is not None:
             original = self._reversible.get(reverses_id)
             if (
@@ -868,6 +892,7 @@ class BooksChecker:
     def _resolve(
         self,
         tid: str,
+        *,
         kind: str,
         amount: int,
         debit_id: int,

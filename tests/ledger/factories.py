@@ -18,7 +18,9 @@ DEFAULT_NOW = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 _numbers = itertools.count(1)
 
 
-def make_project(session: Session, *, slug: str | None = None, now: datetime = DEFAULT_NOW) -> Project:
+def make_project(
+    session: Session, *, slug: str | None = None, now: datetime = DEFAULT_NOW
+) -> Project:
     number = next(_numbers)
     project = Project(
         slug=slug or f"project-{number}",
@@ -34,7 +36,9 @@ def make_project(session: Session, *, slug: str | None = None, now: datetime = D
     return project
 
 
-def make_steward(session: Session, project: Project, peer: Peer, *, now: datetime = DEFAULT_NOW) -> Steward:
+def make_steward(
+    session: Session, project: Project, peer: Peer, *, now: datetime = DEFAULT_NOW
+) -> Steward:
     steward = Steward(project_id=project.id, peer_id=peer.id, started_at=now, handover_note="")
     session.add(steward)
     session.flush()
@@ -42,7 +46,11 @@ def make_steward(session: Session, project: Project, peer: Peer, *, now: datetim
 
 
 def make_custodian(
-    session: Session, *, name: str | None = None, kind: str = "fiscal-host", now: datetime = DEFAULT_NOW
+    session: Session,
+    *,
+    name: str | None = None,
+    kind: str = "fiscal-host",
+    now: datetime = DEFAULT_NOW,
 ) -> Custodian:
     return accounts.create_custodian(
         session, name=name or f"Custodian {next(_numbers)}", kind=kind, now=now

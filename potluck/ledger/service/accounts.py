@@ -6,7 +6,7 @@ from collections.abc import Collection, Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, func, insert, select
+from sqlalchemy import Table, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -25,7 +25,6 @@ from potluck.money import (
     Commodity,
     CommodityKind,
     MoneyError,
-    check_commodity_code,
 )
 from potluck.people.models import Peer
 from potluck.projects.models import Project
@@ -62,6 +61,18 @@ def known_commodities(session: Session) -> dict[str, Commodity]:
 def get_commodity(session: Session, code: str) -> Commodity:
     found = BUILTIN_COMMODITIES.get(code)
     if found is not None:
+        if session.get(CommodityRow, code) is None:
+            # A currency added to the built-in list after the table was seeded.
+            insert_ignoring_conflict(
+                session,
+                CommodityRow.__table__,  # type: ignore[arg-type]
+                {
+                    "code": code,
+                    "kind": found.kind.value,
+                    "exponent": found.exponent,
+                    "name": found.name,
+                },
+            )
         return found
     row = session.get(CommodityRow, code)
     if row is None:
@@ -264,13 +275,24 @@ def account_labels(session: Session, account_ids: Collection[int]) -> dict[int, 
         .outerjoin(Custodian, Custodian.id == Account.custodian_id)
         .where(Account.id.in_(list(account_ids)))
     )
-    return {row[0]: label(*row[1:]) for row in rows}
+    return {
+        row[0]: label(
+            row[1],
+            row[2],
+            row[3],
+            project_slug=row[4],
+            peer_name=row[5],
+            custodian_name=row[6],
+        )
+        for row in rows
+    }
 
 
 def label(
     owner: str,
     purpose: str,
     commodity: str,
+    *,
     project_slug: str | None,
     peer_name: str | None,
     custodian_name: str | None,
@@ -292,35 +314,13 @@ def exponents(session: Session, codes: Collection[str]) -> Mapping[str, int]:
     }
     rest = wanted - found.keys()
     if rest:
-        for code, exponent in session.execute(
-            select(CommodityRow.code, CommodityRow.exponent).where(CommodityRow.code.in_(rest))
-        ):
-            found[code] = exponent
+        found.update(
+            session.execute(
+                select(CommodityRow.code, CommodityRow.exponent).where(CommodityRow.code.in_(rest))
+            ).tuples()
+        )
     return found
 
 
 def count_accounts(session: Session) -> int:
     return int(session.scalar(select(func.count()).select_from(Account)) or 0)
-
-
-__all__ = [
-    "ACCOUNTS",
-    "CHAINS",
-    "account_labels",
-    "check_commodity_code",
-    "count_accounts",
-    "create_custodian",
-    "define_resource_unit",
-    "ensure_chain",
-    "exponents",
-    "get_account",
-    "get_commodity",
-    "get_custodian",
-    "insert",
-    "instance_chain_id",
-    "known_commodities",
-    "label",
-    "list_custodians",
-    "open_account",
-    "world_account",
-]

@@ -31,7 +31,7 @@ ACCOUNTS: Table = Account.__table__  # type: ignore[assignment]
 CHAINS: Table = Chain.__table__  # type: ignore[assignment]
 OPEN_HOLDS: Table = OpenHold.__table__  # type: ignore[assignment]
 
-_ROW_COLUMNS = [TRANSFERS.c[name] for name in rules.TransferRow.__slots__]  # type: ignore[attr-defined]
+_ROW_COLUMNS = [TRANSFERS.c[name] for name in rules.TransferRow.__slots__]
 
 _UPDATE_TOTALS = (
     update(ACCOUNTS)
@@ -83,7 +83,7 @@ def _ended_by(session: Session, hold_ids: Collection[str]) -> dict[str, str]:
             TRANSFERS.c.pending_id.in_(list(hold_ids))
         )
     )
-    return {pending: tid for pending, tid in rows}
+    return dict(rows)
 
 
 def _reversed_by(session: Session, ids: Collection[str]) -> dict[str, str]:
@@ -94,7 +94,7 @@ def _reversed_by(session: Session, ids: Collection[str]) -> dict[str, str]:
             TRANSFERS.c.reverses_id.in_(list(ids))
         )
     )
-    return {target: tid for target, tid in rows}
+    return dict(rows)
 
 
 def _due_holds(session: Session, account_ids: Collection[str | int], now: datetime) -> list[str]:
@@ -374,10 +374,10 @@ def _write(session: Session, plan: rules.Plan) -> None:
         ) from error
 
 
-_COLUMN_NAMES = ", ".join(rules.TransferRow.__slots__)  # type: ignore[attr-defined]
+_COLUMN_NAMES = ", ".join(rules.TransferRow.__slots__)
 _SQLITE_INSERT = (
     f"INSERT INTO ledger_transfers ({_COLUMN_NAMES}) "  # noqa: S608 - fixed column names
-    f"VALUES ({', '.join('?' * len(rules.TransferRow.__slots__))})"  # type: ignore[attr-defined]
+    f"VALUES ({', '.join('?' * len(rules.TransferRow.__slots__))})"
 )
 _PG_COPY = f"COPY ledger_transfers ({_COLUMN_NAMES}) FROM STDIN"
 
@@ -401,7 +401,7 @@ def _insert_rows(session: Session, rows: Sequence[rules.TransferRow]) -> None:
                     )
                 )  # fmt: skip
         return
-    created = {}
+    created: dict[datetime, str] = {}
     cursor = driver.cursor()
     try:
         params = []

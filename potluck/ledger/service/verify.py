@@ -48,14 +48,10 @@ def _verify(connection: Connection, project_slug: str | None) -> rules.VerifyRep
             return rules.VerifyReport()
     heads = [
         rules.ChainHead(row.id, row.key, row.head_seq, row.head_hash)
-        for row in connection.execute(
-            select(Chain.id, Chain.key, Chain.head_seq, Chain.head_hash)
-        )
+        for row in connection.execute(select(Chain.id, Chain.key, Chain.head_seq, Chain.head_hash))
         if chain_filter is None or row.id == chain_filter
     ]
-    instance_id = connection.scalar(
-        select(Chain.id).where(Chain.key == rules.INSTANCE_CHAIN_KEY)
-    )
+    instance_id = connection.scalar(select(Chain.id).where(Chain.key == rules.INSTANCE_CHAIN_KEY))
     accounts = []
     for row in connection.execute(
         select(
@@ -84,7 +80,14 @@ def _verify(connection: Connection, project_slug: str | None) -> rules.VerifyRep
             exponent=commodity.exponent if commodity else 0,
             chain_id=row.chain_id,
             no_negative=bool(row.no_negative),
-            label=label(row.owner, row.purpose, row.commodity, row.slug, row.display_name, row.name),
+            label=label(
+                row.owner,
+                row.purpose,
+                row.commodity,
+                project_slug=row.slug,
+                peer_name=row.display_name,
+                custodian_name=row.name,
+            ),
         )
         accounts.append(
             rules.CheckedAccount(
