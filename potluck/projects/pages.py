@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from itertools import zip_longest
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from markupsafe import Markup
 from sqlalchemy.orm import Session
 
 from potluck import deps
@@ -15,7 +17,7 @@ from potluck.errors import Conflict, Forbidden, InvalidInput, NotFound, PotluckE
 from potluck.people.models import Peer
 from potluck.projects import rules, service
 from potluck.projects.models import Project
-from potluck.web.pages import redirect, render
+from potluck.web.pages import redirect, render, templates
 
 router = APIRouter(include_in_schema=False)
 
@@ -42,6 +44,18 @@ TextField = Annotated[str, Form()]
 ListField = Annotated[list[str] | None, Form()]
 
 
+def _viewer(session: deps.SessionDep, peer: deps.OptionalPeer) -> Peer | None:
+    # An error rolls the request's transaction back, which expires every loaded row; the
+    # error page's layout would then fail to show who is signed in. Detached, the peer
+    # keeps what was loaded. Services only read its id and name.
+    if peer is not None and peer in session:
+        session.expunge(peer)
+    return peer
+
+
+Viewer = Annotated[Peer | None, Depends(_viewer)]
+
+
 def _flash(request: Request) -> str | None:
     return FLASHES.get(request.query_params.get("done", ""))
 
@@ -66,11 +80,33 @@ def _submitted_links(labels: list[str] | None, urls: list[str] | None) -> list[t
     return list(zip_longest(labels or [], urls or [], fillvalue=""))
 
 
+_HEADING_TAG = re.compile(r"<(/?)h([1-6])>")
+
+
+def headings_from(html: Markup, level: int) -> Markup:
+    """Shift the headings of rendered Markdown so that its highest one is ``level``.
+
+    A peer's ``# Title`` would otherwise be a second h1 in the middle of the page, which
+    breaks the outline that screen-reader users navigate by.
+    """
+    levels = [int(found.group(2)) for found in _HEADING_TAG.finditer(html)]
+    if not levels:
+        return html
+    shift = level - min(levels)
+    shifted = _HEADING_TAG.sub(
+        lambda found: f"<{found.group(1)}h{min(6, int(found.group(2)) + shift)}>", str(html)
+    )
+    return Markup(shifted)  # noqa: S704 - only sanitised heading tags were renamed
+
+
+templates.env.filters["headings_from"] = headings_from
+
+
 # Home and explore
 
 
 @router.get("/", response_class=HTMLResponse)
-def home(request: Request, session: deps.SessionDep, peer: deps.OptionalPeer) -> Response:
+def home(request: Request, session: deps.SessionDep, peer: Viewer) -> Response:
     invitations = service.pending_invitations_to(session, peer) if peer else []
     return render(
         request,
@@ -83,7 +119,7 @@ def home(request: Request, session: deps.SessionDep, peer: deps.OptionalPeer) ->
 def explore(
     request: Request,
     session: deps.SessionDep,
-    _peer: deps.OptionalPeer,
+    _peer: Viewer,
     q: str = "",
     page: int = 1,
     order: service.Order = service.Order.NEWEST,
@@ -131,7 +167,7 @@ def _project_form(
 
 
 @router.get("/projects/new", response_class=HTMLResponse)
-def new_project(request: Request, peer: deps.OptionalPeer) -> Response:
+def new_project(request: Request, peer: Viewer) -> Response:
     if peer is None:
         return _sign_in_first("/projects/new")
     return _project_form(request, "projects/new.html", values={}, links=[])
@@ -143,7 +179,7 @@ def create_project(
     *,
     session: deps.SessionDep,
     clock: deps.ClockDep,
-    peer: deps.OptionalPeer,
+    peer: Viewer,
     name: TextField = "",
     slug: TextField = "",
     summary: TextField = "",
@@ -195,9 +231,7 @@ def _steward_project(session: Session, slug: str, peer: Peer, *, doing: str) -> 
 
 
 @router.get("/projects/{slug}/edit", response_class=HTMLResponse)
-def edit_project(
-    request: Request, slug: str, session: deps.SessionDep, peer: deps.OptionalPeer
-) -> Response:
+def edit_project(request: Request, slug: str, session: deps.SessionDep, peer: Viewer) -> Response:
     if peer is None:
         return _sign_in_first(f"/projects/{slug}/edit")
     project = _steward_project(session, slug, peer, doing="edit it")
@@ -218,7 +252,7 @@ def update_project(
     slug: str,
     session: deps.SessionDep,
     clock: deps.ClockDep,
-    peer: deps.OptionalPeer,
+    peer: Viewer,
     name: TextField = "",
     summary: TextField = "",
     licence: TextField = "",
@@ -270,7 +304,7 @@ def show_project(
     request: Request,
     slug: str,
     session: deps.SessionDep,
-    peer: deps.OptionalPeer,
+    peer: Viewer,
     log: int = 1,
 ) -> Response:
     project = service.get_project(session, slug)
@@ -318,9 +352,7 @@ def _stewards_page(
 
 
 @router.get("/projects/{slug}/stewards", response_class=HTMLResponse)
-def stewards(
-    request: Request, slug: str, session: deps.SessionDep, peer: deps.OptionalPeer
-) -> Response:
+def stewards(request: Request, slug: str, session: deps.SessionDep, peer: Viewer) -> Response:
     return _stewards_page(request, session, service.get_project(session, slug), peer)
 
 
@@ -335,7 +367,7 @@ def invite_steward(
     slug: str,
     session: deps.SessionDep,
     clock: deps.ClockDep,
-    peer: deps.OptionalPeer,
+    peer: Viewer,
     email: TextField = "",
     message: TextField = "",
 ) -> Response:
@@ -371,7 +403,7 @@ def step_down(
     slug: str,
     session: deps.SessionDep,
     clock: deps.ClockDep,
-    peer: deps.OptionalPeer,
+    peer: Viewer,
     handover_note: TextField = "",
 ) -> Response:
     if peer is None:
@@ -399,7 +431,7 @@ def step_down(
     dependencies=[deps.CsrfChecked],
 )
 def accept_invitation(
-    invitation_id: int, session: deps.SessionDep, clock: deps.ClockDep, peer: deps.OptionalPeer
+    invitation_id: int, session: deps.SessionDep, clock: deps.ClockDep, peer: Viewer
 ) -> Response:
     if peer is None:
         return _sign_in_first("/")
@@ -413,7 +445,7 @@ def accept_invitation(
     dependencies=[deps.CsrfChecked],
 )
 def decline_invitation(
-    invitation_id: int, session: deps.SessionDep, clock: deps.ClockDep, peer: deps.OptionalPeer
+    invitation_id: int, session: deps.SessionDep, clock: deps.ClockDep, peer: Viewer
 ) -> Response:
     if peer is None:
         return _sign_in_first("/")
@@ -427,7 +459,7 @@ def decline_invitation(
     dependencies=[deps.CsrfChecked],
 )
 def withdraw_invitation(
-    invitation_id: int, session: deps.SessionDep, clock: deps.ClockDep, peer: deps.OptionalPeer
+    invitation_id: int, session: deps.SessionDep, clock: deps.ClockDep, peer: Viewer
 ) -> Response:
     if peer is None:
         return _sign_in_first("/")

@@ -1,4 +1,5 @@
-"""Fixtures for the projects tests: peers who exist, and a census of what was written."""
+"""Fixtures for the projects tests: peers who exist, a census of what was written, and the
+live server and Chromium that the browser tests use."""
 
 from __future__ import annotations
 
@@ -16,7 +17,11 @@ from potluck.projects.models import (
     Steward,
     StewardInvitation,
 )
+from tests.browser.conftest import browser, live_server, page
 from tests.people.factories import make_peer
+
+# Shared with tests/browser/: pytest finds fixtures by the names a conftest holds.
+__all__ = ["browser", "live_server", "page"]
 
 Census = Callable[[], dict[str, int]]
 _TABLES = (Project, ProjectLink, Steward, StewardInvitation, ActivityEntry)
