@@ -317,7 +317,7 @@ def exponents(session: Session, codes: Collection[str]) -> Mapping[str, int]:
         found.update(
             session.execute(
                 select(CommodityRow.code, CommodityRow.exponent).where(CommodityRow.code.in_(rest))
-            ).tuples()
+            ).all()
         )
     return found
 

@@ -83,7 +83,7 @@ def _ended_by(session: Session, hold_ids: Collection[str]) -> dict[str, str]:
             TRANSFERS.c.pending_id.in_(list(hold_ids))
         )
     )
-    return dict(rows)
+    return dict(rows.all())
 
 
 def _reversed_by(session: Session, ids: Collection[str]) -> dict[str, str]:
@@ -94,7 +94,7 @@ def _reversed_by(session: Session, ids: Collection[str]) -> dict[str, str]:
             TRANSFERS.c.reverses_id.in_(list(ids))
         )
     )
-    return dict(rows)
+    return dict(rows.all())
 
 
 def _due_holds(session: Session, account_ids: Collection[str | int], now: datetime) -> list[str]:
@@ -144,7 +144,7 @@ def post_batch(
         batch_id=batch_id,
         allowed_chain_ids=allowed_chain_ids,
         hold_ids_to_expire=(),
-    )
+    )[1]
 
 
 def post_transfer(
@@ -172,7 +172,7 @@ def expire_holds(session: Session, *, now: datetime, limit: int = 1000) -> list[
         return []
     return _post(
         session, [], now=now, batch_id=None, allowed_chain_ids=None, hold_ids_to_expire=due
-    )
+    )[0]
 
 
 def _post(
@@ -183,7 +183,8 @@ def _post(
     batch_id: str | None,
     allowed_chain_ids: Collection[int] | None,
     hold_ids_to_expire: Iterable[str],
-) -> list[rules.TransferRow]:
+) -> tuple[list[rules.TransferRow], list[rules.TransferRow]]:
+    """Post ``requests`` after expiring the due holds they touch; returns (expiries, results)."""
     session.flush()
     instance_id = instance_chain_id(session)
     pending_ids = {r.pending_id for r in requests if r.pending_id is not None}
@@ -302,7 +303,7 @@ def _post(
                     "the project may post to its books."
                 )
     _write(session, plan)
-    return plan.results[len(expiries) :]
+    return plan.results[: len(expiries)], plan.results[len(expiries) :]
 
 
 def _account_facts(session: Session, rows: Sequence[Any]) -> dict[int, rules.AccountFacts]:
