@@ -511,14 +511,19 @@ class IdempotencyMiddleware:
                 parts.append(message.get("body", b""))
 
         token = _current.set(claim)
+        failure: BaseException | None = None
         try:
             await self.app(scope, replay_body, capture)
-        except BaseException:
+        except BaseException as error:  # noqa: BLE001 - re-raised below, after releasing
+            failure = error
+        finally:
+            # Before touching the key again: the worker thread copies this context, and the
+            # commit hook must not mistake the key's own bookkeeping for the route's work.
+            _current.reset(token)
+        if failure is not None:
             if not claim.committed:
                 await anyio.to_thread.run_sync(keeper.release, claim)
-            raise
-        finally:
-            _current.reset(token)
+            raise failure
         assert start is not None
         status = int(start["status"])
         raw_headers: list[tuple[bytes, bytes]] = list(start.get("headers", []))

@@ -12,6 +12,7 @@ from potluck.ledger.models import Account, Custodian
 from potluck.ledger.service import accounts
 from potluck.people.models import Peer
 from potluck.projects.models import Project, Steward
+from potluck.people import service as people
 from tests.people.factories import make_peer
 
 DEFAULT_NOW = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
@@ -88,3 +89,9 @@ def make_books(session: Session, *, commodity: str = "EUR", now: datetime = DEFA
     )
     world = accounts.world_account(session, commodity, now=now)
     return Books(project, custodian, donor, funds, given, world)
+
+
+def make_token(session: Session, peer: Peer, *, scope: str = "read-write") -> dict[str, str]:
+    """Headers that make an API call as ``peer``."""
+    made = people.create_token(session, peer, name="books", scope=scope, now=DEFAULT_NOW)
+    return {"Authorization": f"Bearer {made.secret}"}
