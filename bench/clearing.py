@@ -19,6 +19,7 @@ import statistics
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from potluck.pledges.rules import (
     AllOrNothing,
@@ -106,7 +107,7 @@ def make_world(
             state = PledgeState.PAUSED
         elif roll < 0.06:
             state = PledgeState.CANCELLED
-        common = {
+        common: dict[str, Any] = {
             "id": pledge_id,
             "donor_id": donor_id,
             "need_id": need.id,
@@ -119,19 +120,19 @@ def make_world(
     return needs, pledges
 
 
-def _pledge(rng: random.Random, need: Need, common: dict[str, object]) -> Pledge:
+def _pledge(rng: random.Random, need: Need, common: dict[str, Any]) -> Pledge:
     roll = rng.random()
     if need.funding is FundingRule.ALL_OR_NOTHING:
-        return AllOrNothing(amount=rng.randint(100, 20_000), **common)  # type: ignore[arg-type]
+        return AllOrNothing(amount=rng.randint(100, 20_000), **common)
     if need.funding is FundingRule.SHARED and roll < 0.8:
-        return Share(cap=rng.randint(50, 5_000), **common)  # type: ignore[arg-type]
+        return Share(cap=rng.randint(50, 5_000), **common)
     if need.funding is FundingRule.OPEN and roll < 0.35:
         rate = rng.randint(1, 10)
-        return Crowdmatch(rate=rate, limit=rate * rng.randint(1, 3_000), **common)  # type: ignore[arg-type]
+        return Crowdmatch(rate=rate, limit=rate * rng.randint(1, 3_000), **common)
     per = rng.choice(
         (Cadence.MONTH, Cadence.MONTH, Cadence.MONTH, Cadence.WEEK, Cadence.YEAR, None)
     )
-    return Gift(amount=rng.randint(100, 10_000), per=per, **common)  # type: ignore[arg-type]
+    return Gift(amount=rng.randint(100, 10_000), per=per, **common)
 
 
 def timed(action: Callable[[], object], runs: int) -> tuple[list[float], list[float]]:

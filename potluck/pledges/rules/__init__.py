@@ -6,7 +6,12 @@ ties are broken by pledge creation order, then id.
 
 from potluck.pledges.rules.checks import ACCEPTED, check_need, check_new_share, check_pledge
 from potluck.pledges.rules.clearing import Charge, Clearing, Coverage, clear
-from potluck.pledges.rules.crowdmatch import CrowdmatchOutcome, crowdmatch, crowdmatch_size
+from potluck.pledges.rules.crowdmatch import (
+    CrowdmatchOutcome,
+    crowdmatch,
+    crowdmatch_outcome,
+    crowdmatch_size,
+)
 from potluck.pledges.rules.needs import FundingRule, Need
 from potluck.pledges.rules.payments import DonorCommodity, DonorPayments, Payment, donor_payments
 from potluck.pledges.rules.periods import Cadence, Period, amount_for_period
@@ -57,6 +62,7 @@ __all__ = [
     "clear",
     "creation_order",
     "crowdmatch",
+    "crowdmatch_outcome",
     "crowdmatch_size",
     "default_joining",
     "donor_payments",

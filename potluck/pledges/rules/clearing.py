@@ -8,7 +8,7 @@ from operator import attrgetter
 
 from potluck.errors import InvalidInput
 from potluck.pledges.rules.checks import check_need, check_pledge
-from potluck.pledges.rules.crowdmatch import crowdmatch
+from potluck.pledges.rules.crowdmatch import crowdmatch_outcome
 from potluck.pledges.rules.needs import FundingRule, Need
 from potluck.pledges.rules.periods import Apportionment, Period
 from potluck.pledges.rules.pledges import (
@@ -151,31 +151,35 @@ def clear(needs: Iterable[Need], pledges: Iterable[Pledge], period: Period) -> C
             raise InvalidInput(f"Need {need.id} is given twice.", field="needs")
         check_need(need)
         by_id[need.id] = need
-    groups: dict[int, list[Pledge]] = {need_id: [] for need_id in by_id}
+    groups: dict[int, tuple[Need, list[Pledge]]] = {
+        need_id: (need, []) for need_id, need in by_id.items()
+    }
     seen: set[int] = set()
+    remember = seen.add
     ends_at = period.ends_at
     active = PledgeState.ACTIVE
     for pledge in pledges:
-        if pledge.id in seen:
-            raise InvalidInput(f"Pledge {pledge.id} is given twice.", field="pledges")
-        seen.add(pledge.id)
+        pledge_id = pledge.id
+        if pledge_id in seen:
+            raise InvalidInput(f"Pledge {pledge_id} is given twice.", field="pledges")
+        remember(pledge_id)
         if pledge.state is not active or pledge.created_at >= ends_at:
             continue
-        toward = by_id.get(pledge.need_id)
-        if toward is None:
+        entry = groups.get(pledge.need_id)
+        if entry is None:
             raise InvalidInput(
-                f"Pledge {pledge.id} is toward need {pledge.need_id}, which was not given.",
+                f"Pledge {pledge_id} is toward need {pledge.need_id}, which was not given.",
                 field="pledges",
             )
-        check_pledge(pledge, toward)
-        groups[toward.id].append(pledge)
+        check_pledge(pledge, entry[0])
+        entry[1].append(pledge)
 
     payday = _Payday(period)
     for need_id in sorted(groups):
-        group = groups[need_id]
+        need, group = groups[need_id]
         group.sort(key=_BY_ID)
         group.sort(key=_BY_CREATION)
-        _clear_need(by_id[need_id], group, payday)
+        _clear_need(need, group, payday)
     return Clearing(
         period=period,
         charges=tuple(payday.charges),
@@ -252,7 +256,7 @@ def _clear_gifts_and_more(
 
     matched = 0
     if patrons:
-        result = crowdmatch([(patron.rate, patron.limit) for patron in patrons])
+        result = crowdmatch_outcome([p.rate for p in patrons], [p.limit for p in patrons])
         for patron, is_active in zip(patrons, result.active, strict=True):
             if is_active:
                 amount = patron.rate * result.size
