@@ -337,9 +337,12 @@ def plan_batch(
     holds_now = dict(holds)
     targets_now = dict(targets)
     created_text = time_text(now)
-    single = len(requests) == 1
+    # Expiries the instance adds in front are not the client's; fields are named by the
+    # position among the client's own requests.
+    expiries = sum(1 for r in requests if r.kind == "expire") if system_kinds else 0
+    single = len(requests) - expiries == 1
     for index, request in enumerate(requests):
-        where = "" if single else f"{field_prefix}[{index}]."
+        where = "" if single else f"{field_prefix}[{index - expiries}]."
         if request.kind == "expire":
             if not system_kinds:
                 raise InvalidInput(
