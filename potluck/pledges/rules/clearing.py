@@ -64,6 +64,7 @@ class Coverage:
 
     @property
     def covered(self) -> bool:
+        """Whether the pledges promise at least the cost for the period."""
         return self.missing == 0
 
 
@@ -138,8 +139,9 @@ def clear(needs: Iterable[Need], pledges: Iterable[Pledge], period: Period) -> C
 
     A one-off goal is settled by the payday whose period holds its deadline: a shared goal's
     sharers pay then, together. Once the deadline is behind a period, nothing toward the goal
-    is charged again. The caller ends the holds of all-or-nothing pledges that are paused or
-    cancelled, since the clearing ignores those.
+    is charged again. A period is therefore cleared once it has ended, when its deadlines have
+    passed and every pledge made in it is known. The caller ends the holds of all-or-nothing
+    pledges that are paused or cancelled, since the clearing ignores those.
 
     Raises InvalidInput naming the first need or pledge that cannot be cleared: a pledge
     toward a need not given, a duplicate id, or anything :func:`check_need` or

@@ -44,6 +44,7 @@ class Need:
 
     @property
     def is_goal(self) -> bool:
+        """Whether this is a one-off goal rather than a recurring cost."""
         return self.per is None
 
     def goal_due_in(self, period: Period) -> bool:

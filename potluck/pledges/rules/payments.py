@@ -28,6 +28,8 @@ class Payment:
 
 @dataclass(frozen=True, slots=True)
 class DonorPayments:
+    """The payments of one payday, and what is carried to the next."""
+
     payments: tuple[Payment, ...]
     """In donor id order, then commodity."""
     carried: Mapping[DonorCommodity, int]

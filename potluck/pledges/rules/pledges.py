@@ -11,6 +11,8 @@ from potluck.pledges.rules.periods import Cadence
 
 
 class PledgeKind(StrEnum):
+    """The four ways to pledge; DESIGN.md, "Pledge kinds and how payday clears them"."""
+
     GIFT = "gift"
     ALL_OR_NOTHING = "all-or-nothing"
     CROWDMATCH = "crowdmatch"
@@ -18,6 +20,8 @@ class PledgeKind(StrEnum):
 
 
 class PledgeState(StrEnum):
+    """Whether payday clears a pledge."""
+
     ACTIVE = "active"
     # Paused and cancelled pledges are left out of the clearing altogether.
     PAUSED = "paused"
