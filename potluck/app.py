@@ -54,7 +54,9 @@ def _error_response(request: Request, body: ErrorBody, status: int) -> Response:
 
 async def _on_potluck_error(request: Request, error: Exception) -> Response:
     assert isinstance(error, PotluckError)
-    return _error_response(request, error.body(), error.status)
+    response = _error_response(request, error.body(), error.status)
+    response.headers.update(error.headers)
+    return response
 
 
 async def _on_validation_error(request: Request, error: Exception) -> Response:
@@ -136,5 +138,6 @@ def create_app(
     for module in (people_api, projects_api, ledger_api):
         app.include_router(module.router, prefix=API_PREFIX)
     for pages_module in (people_pages, projects_pages, ledger_pages):
-        app.include_router(pages_module.router)
+        # Pages answer HTML; the OpenAPI document describes the JSON API only.
+        app.include_router(pages_module.router, include_in_schema=False)
     return app

@@ -56,11 +56,15 @@ def get_session(request: Request, database: DatabaseDep) -> Iterator[Session]:
         if error.keeps_writes:
             session.commit()
         else:
+            # Keep what was loaded (the signed-in peer the error page shows) readable after
+            # the rollback, instead of expiring it in a session that is about to close.
+            session.expunge_all()
             session.rollback()
         _run_after_commit(session, committed=error.keeps_writes)
         session.close()
         raise
     except BaseException:
+        session.expunge_all()
         session.rollback()
         session.close()
         raise

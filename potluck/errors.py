@@ -23,10 +23,14 @@ class PotluckError(Exception):
     # error (a failed sign-in is recorded so that guessing can be throttled).
     keeps_writes: ClassVar[bool] = False
 
-    def __init__(self, detail: str, *, field: str | None = None) -> None:
+    def __init__(
+        self, detail: str, *, field: str | None = None, headers: dict[str, str] | None = None
+    ) -> None:
         super().__init__(detail)
         self.detail = detail
         self.field = field
+        # Extra response headers, such as Retry-After on a throttled request.
+        self.headers = headers or {}
 
     def body(self) -> ErrorBody:
         return ErrorBody(error=type(self).__name__, detail=self.detail, field=self.field)

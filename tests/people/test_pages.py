@@ -353,11 +353,6 @@ class TestPublicProfilePage:
         assert page.status_code == 404
         assert "Peer 999 does not exist." in page.text
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason="deps.get_session rolls back before the error page renders, which expires the "
-        "signed-in peer that base.html reads (DetachedInstanceError).",
-    )
     def test_unknown_peer_is_a_not_found_page_when_signed_in(
         self, client: TestClient, ada: Peer
     ) -> None:
