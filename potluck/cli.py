@@ -20,7 +20,7 @@ console = Console()
 
 
 @db_cli.command("upgrade")
-def db_upgrade(revision: str = typer.Argument("head", help="Alembic revision to reach.")) -> None:
+def db_upgrade(revision: str = typer.Argument("heads", help="Alembic revision to reach.")) -> None:
     """Bring the database's schema up to date with the migrations."""
     settings = Settings()
     upgrade(settings.resolved_database_url, revision)

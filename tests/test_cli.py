@@ -19,7 +19,7 @@ class TestDbUpgrade:
         monkeypatch.setenv("POTLUCK_DATABASE_URL", database.url)
         result = CliRunner().invoke(cli, ["db", "upgrade"])
         assert result.exit_code == 0, result.output
-        assert "is at head" in " ".join(result.output.split())
+        assert "is at heads" in " ".join(result.output.split())
         with database.transaction(write=False) as session:
             assert session.execute(text("SELECT version_num FROM alembic_version")).scalar()
 
