@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from operator import attrgetter
 
 from potluck.errors import InvalidInput
 from potluck.pledges.rules.clearing import Charge
+
+_BY_PLEDGE = attrgetter("pledge_id")
 
 DonorCommodity = tuple[int, str]
 """``(donor id, commodity)``: what a payment and a carried amount are kept per."""
@@ -23,7 +26,8 @@ class Payment:
     carried_in: int
     """The part of ``amount`` carried from earlier paydays."""
     charges: tuple[Charge, ...]
-    """This payday's charges the payment settles, across all the donor's projects."""
+    """This payday's charges the payment settles, across all the donor's projects, in pledge
+    id order."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,38 +65,44 @@ def donor_payments(
                 f"The minimum charge in {commodity} cannot be negative ({minimum}).",
                 field="minimum_charge",
             )
-    totals: dict[DonorCommodity, list[Charge]] = {}
+    # Grouped by donor, then commodity: integer keys are cheaper than a tuple per charge, and
+    # most donors give in one currency.
+    by_donor: dict[int, dict[str, list[Charge]]] = {}
     for charge in charges:
         if charge.amount <= 0:
             raise InvalidInput(
                 f"The charge for pledge {charge.pledge_id} must be positive, not {charge.amount}.",
                 field="charges",
             )
-        key = (charge.donor_id, charge.commodity)
-        batch = totals.get(key)
-        if batch is None:
-            totals[key] = [charge]
+        batches = by_donor.get(charge.donor_id)
+        if batches is None:
+            by_donor[charge.donor_id] = {charge.commodity: [charge]}
+        elif charge.commodity in batches:
+            batches[charge.commodity].append(charge)
         else:
-            batch.append(charge)
-    for key, amount in carried_forward.items():
+            batches[charge.commodity] = [charge]
+    for (donor_id, commodity), amount in carried_forward.items():
         if amount < 0:
             raise InvalidInput(
-                f"Donor {key[0]} cannot carry a negative amount of {key[1]} ({amount}).",
+                f"Donor {donor_id} cannot carry a negative amount of {commodity} ({amount}).",
                 field="carried_forward",
             )
-        totals.setdefault(key, [])
+        by_donor.setdefault(donor_id, {}).setdefault(commodity, [])
 
     payments: list[Payment] = []
     carried: dict[DonorCommodity, int] = {}
-    for key in sorted(totals):
-        batch = totals[key]
-        carried_in = carried_forward.get(key, 0)
-        amount = carried_in + sum(charge.amount for charge in batch)
-        if amount == 0:
-            continue
-        if amount < minimum_charge.get(key[1], 0):
-            carried[key] = amount
-            continue
-        batch.sort(key=lambda charge: (charge.project_id, charge.need_id, charge.pledge_id))
-        payments.append(Payment(key[0], key[1], amount, carried_in, tuple(batch)))
+    for donor_id in sorted(by_donor):
+        batches = by_donor[donor_id]
+        for commodity in sorted(batches):
+            batch = batches[commodity]
+            key = (donor_id, commodity)
+            carried_in = carried_forward.get(key, 0)
+            amount = carried_in + sum(charge.amount for charge in batch)
+            if amount == 0:
+                continue
+            if amount < minimum_charge.get(commodity, 0):
+                carried[key] = amount
+                continue
+            batch.sort(key=_BY_PLEDGE)
+            payments.append(Payment(donor_id, commodity, amount, carried_in, tuple(batch)))
     return DonorPayments(payments=tuple(payments), carried=carried)
