@@ -108,9 +108,7 @@ class TestArithmetic:
             _ = Amount(250, EUR) * 1.5  # type: ignore[operator]
 
     @given(amounts(of=EUR), amounts(of=EUR), amounts(of=EUR))
-    def test_addition_is_associative_and_commutative(
-        self, a: Amount, b: Amount, c: Amount
-    ) -> None:
+    def test_addition_is_associative_and_commutative(self, a: Amount, b: Amount, c: Amount) -> None:
         assert (a + b) + c == a + (b + c)
         assert a + b == b + a
         assert a - a == Amount.zero(EUR)

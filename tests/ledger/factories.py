@@ -10,9 +10,9 @@ from sqlalchemy.orm import Session
 
 from potluck.ledger.models import Account, Custodian
 from potluck.ledger.service import accounts
+from potluck.people import service as people
 from potluck.people.models import Peer
 from potluck.projects.models import Project, Steward
-from potluck.people import service as people
 from tests.people.factories import make_peer
 
 DEFAULT_NOW = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)

@@ -70,7 +70,9 @@ class TestPostTransfer:
     def test_same_id_other_content_is_409_naming_the_field(
         self, client: TestClient, setup: Setup
     ) -> None:
-        client.post("/api/v1/ledger/transfers", json=transfer(setup, "t1", 1234), headers=setup.steward)
+        client.post(
+            "/api/v1/ledger/transfers", json=transfer(setup, "t1", 1234), headers=setup.steward
+        )
         answer = client.post(
             "/api/v1/ledger/transfers",
             json=transfer(setup, "t1", 1234, memo="other"),

@@ -3,7 +3,6 @@ someone gets around it (a superuser who drops the triggers)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
@@ -23,10 +22,9 @@ REFUSED = (DBAPIError, IntegrityError)
 
 
 @pytest.fixture
-def ledger(database: Database, clock: FrozenClock) -> Iterator[Books]:
+def ledger(database: Database, clock: FrozenClock) -> Books:
     with database.transaction() as session:
         made = make_books(session)
-        made.in_kind = None
         posting.post_batch(
             session,
             [
@@ -35,7 +33,7 @@ def ledger(database: Database, clock: FrozenClock) -> Iterator[Books]:
             ],
             now=clock.now(),
         )
-    yield made
+    return made
 
 
 def raw_insert(database: Database, **overrides: object) -> None:
@@ -85,8 +83,10 @@ class TestTransferConstraints:
     ) -> None:
         if why is None:
             # A second end of the same hold, after a first one.
-            raw_insert(database, id="v0", kind="void", pending_id="h1", seq=98, amount=300,
-                       debit_account_id=ledger.funds.id, credit_account_id=ledger.world.id)  # fmt: skip
+            raw_insert(
+                database, id="v0", kind="void", pending_id="h1", seq=98, amount=300,
+                debit_account_id=ledger.funds.id, credit_account_id=ledger.world.id,
+            )  # fmt: skip
         with pytest.raises(REFUSED):
             raw_insert(database, **overrides)
 

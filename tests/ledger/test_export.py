@@ -67,7 +67,9 @@ def render(database: Database, ledger: Books, fmt: str) -> str:
 
 
 class TestCsv:
-    def test_one_row_per_transfer_with_exact_amounts(self, database: Database, ledger: Books) -> None:
+    def test_one_row_per_transfer_with_exact_amounts(
+        self, database: Database, ledger: Books
+    ) -> None:
         rows = list(csv.DictReader(io.StringIO(render(database, ledger, "csv"))))
         assert [r["id"] for r in rows][:2] == ["gift-1", "cpu-1"]
         assert rows[0]["amount"] == "50.00"
@@ -107,7 +109,9 @@ class TestBeancount:
         assert "hold-2" not in text
         assert "CPU-HOUR" in text
         # Funds: 50.00 given - 15.00 posted + 0.99 - 0.99 reversed = 35.00.
-        assert f"balance {export.beancount_account(self._funds(database, ledger))}  35.00 EUR" in text
+        assert (
+            f"balance {export.beancount_account(self._funds(database, ledger))}  35.00 EUR" in text
+        )
 
     def _funds(self, database: Database, ledger: Books) -> books.AccountView:
         with database.transaction(write=False) as session:
@@ -189,7 +193,9 @@ class TestCommands:
         assert result.exit_code == 0, result.output
         assert "Books of" in target.read_text()
 
-    def test_export_of_an_unknown_project_is_refused(self, runner: CliRunner, ledger: Books) -> None:
+    def test_export_of_an_unknown_project_is_refused(
+        self, runner: CliRunner, ledger: Books
+    ) -> None:
         result = runner.invoke(ledger_cli, ["export", "nope"])
         assert result.exit_code == 2
         assert "no project 'nope'" in result.output
@@ -200,7 +206,9 @@ class TestCommands:
         assert "Expired 0 hold(s)." in result.output  # hold-1 was posted; the rest never expire
 
     def test_add_unit(self, runner: CliRunner, ledger: Books) -> None:
-        result = runner.invoke(ledger_cli, ["add-unit", "gpu-hour", "--precision", "4", "--name", "GPU"])
+        result = runner.invoke(
+            ledger_cli, ["add-unit", "gpu-hour", "--precision", "4", "--name", "GPU"]
+        )
         assert result.exit_code == 0, result.output
         bad = runner.invoke(ledger_cli, ["add-unit", "GPU", "--precision", "4", "--name", "GPU"])
         assert bad.exit_code == 2

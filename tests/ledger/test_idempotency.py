@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from fastapi import APIRouter, FastAPI
@@ -47,13 +48,17 @@ calls: dict[str, int] = {}
 @router.post("/custodians-plain", status_code=201)
 def plain(body: dict[str, str], session: SessionDep, clock: ClockDep) -> Made:
     calls["plain"] = calls.get("plain", 0) + 1
-    made = accounts.create_custodian(session, name=body["name"], kind="bank-account", now=clock.now())
+    made = accounts.create_custodian(
+        session, name=body["name"], kind="bank-account", now=clock.now()
+    )
     return Made(id=made.id, name=made.name)
 
 
 @router.post("/custodians-in-transaction", status_code=201)
 def in_transaction(body: dict[str, str], session: SessionDep, clock: ClockDep) -> object:
-    made = accounts.create_custodian(session, name=body["name"], kind="bank-account", now=clock.now())
+    made = accounts.create_custodian(
+        session, name=body["name"], kind="bank-account", now=clock.now()
+    )
     return respond(session, Made(id=made.id, name=made.name), status_code=201)
 
 
@@ -67,7 +72,9 @@ def slow(session: SessionDep) -> dict[str, str]:
 @router.post("/boom")
 def boom(session: SessionDep, clock: ClockDep) -> dict[str, str]:
     calls["boom"] = calls.get("boom", 0) + 1
-    accounts.create_custodian(session, name=f"Boom {calls['boom']}", kind="bank-account", now=clock.now())
+    accounts.create_custodian(
+        session, name=f"Boom {calls['boom']}", kind="bank-account", now=clock.now()
+    )
     msg = "a bug"
     raise RuntimeError(msg)
 
@@ -79,9 +86,12 @@ def refuse() -> dict[str, str]:
 
 
 @pytest.fixture
-def test_app(database: Database, clock: FrozenClock, tmp_path: object) -> FastAPI:
+def test_app(database: Database, clock: FrozenClock, tmp_path: Path) -> FastAPI:
     settings = Settings(
-        database_url=database.url, secret_key="k" * 40, var_dir=tmp_path, base_url="http://testserver"  # type: ignore[arg-type]
+        database_url=database.url,
+        secret_key="k" * 40,
+        var_dir=tmp_path,
+        base_url="http://testserver",
     )
     app = create_app(settings, clock=clock, database=database)
     app.include_router(router, prefix="/api/v1/test")
@@ -101,7 +111,7 @@ def key(value: str) -> dict[str, str]:
 
 def count(database: Database, model: type[object]) -> int:
     with database.transaction(write=False) as session:
-        return int(session.scalar(select(func.count()).select_from(model)) or 0)  # type: ignore[arg-type]
+        return int(session.scalar(select(func.count()).select_from(model)) or 0)
 
 
 class TestReplay:
@@ -141,7 +151,9 @@ class TestReplay:
         assert answer.status_code == 201
         assert count(database, Custodian) == 2
 
-    def test_requests_without_a_key_are_untouched(self, api: TestClient, database: Database) -> None:
+    def test_requests_without_a_key_are_untouched(
+        self, api: TestClient, database: Database
+    ) -> None:
         api.post("/api/v1/test/custodians-plain", json={"name": "A"})
         assert count(database, IdempotencyRecord) == 0
 
@@ -169,7 +181,9 @@ class TestRefusal:
         slow_started.clear()
         answers: list[int] = []
         first = threading.Thread(
-            target=lambda: answers.append(api.post("/api/v1/test/slow", headers=key("k1")).status_code)
+            target=lambda: answers.append(
+                api.post("/api/v1/test/slow", headers=key("k1")).status_code
+            )
         )
         first.start()
         assert slow_started.wait(10)
@@ -219,11 +233,16 @@ class TestFailureAndRecovery:
         clock.advance(timedelta(minutes=5))
         outcome = keeper.claim("c", "k1", "POST", "/api/v1/x", "h")
         assert isinstance(outcome, _Refusal)
-        assert "answer was lost" in outcome.error.detail or "recording its answer" in outcome.error.detail
+        assert (
+            "answer was lost" in outcome.error.detail
+            or "recording its answer" in outcome.error.detail
+        )
 
 
 class TestRetention:
-    def test_keys_are_kept_72_hours_then_purged(self, database: Database, clock: FrozenClock) -> None:
+    def test_keys_are_kept_72_hours_then_purged(
+        self, database: Database, clock: FrozenClock
+    ) -> None:
         keeper = Keeper(database, clock, retention=timedelta(hours=72), lease=timedelta(seconds=60))
         keeper.claim("c", "old", "POST", "/api/v1/x", "h")
         clock.advance(timedelta(hours=71))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -18,10 +19,10 @@ from potluck.ledger.rules import (
     CheckedAccount,
     HoldExpired,
     InsufficientFunds,
+    Totals,
     TransferIdReused,
     TransferRequest,
     TransferRow,
-    Totals,
 )
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -148,8 +149,8 @@ class TestHash:
                 None, "memo", "2026-03-01 12:00:00.000000")  # fmt: skip
         digest = rules.transfer_hash(*base)
         for index in range(len(base)):
-            changed = list(base)
-            changed[index] = "x" if isinstance(base[index], str | None) else base[index] + 1  # type: ignore[operator]
+            changed: list[Any] = list(base)
+            changed[index] = "x" if isinstance(base[index], str | None) else changed[index] + 1
             assert rules.transfer_hash(*changed) != digest, index
 
     @given(st.text(min_size=1, max_size=20), st.text(max_size=20))
@@ -404,13 +405,15 @@ class TestBooksChecker:
         rows = sorted(books.rows.values(), key=lambda r: (r.chain_id, r.seq))
         victim = data.draw(st.sampled_from(rows))
         field = data.draw(st.sampled_from(["amount", "memo", "debit_account_id", "created_at"]))
-        altered = {
+        altered: dict[str, Any] = {
             "amount": victim.amount + 1,
             "memo": victim.memo + "!",
             "debit_account_id": WORLD if victim.debit_account_id != WORLD else DONOR,
             "created_at": victim.created_at + timedelta(seconds=1),
-        }[field]
-        tampered = [dataclasses.replace(r, **{field: altered}) if r is victim else r for r in rows]
+        }
+        tampered = [
+            dataclasses.replace(r, **{field: altered[field]}) if r is victim else r for r in rows
+        ]
         report = books.check(tampered)
         assert not report.ok
         assert any(victim.id in p.ids for p in report.problems)

@@ -123,9 +123,7 @@ class TestOpenAccount:
         with database.transaction() as session:
             accounts.define_resource_unit(session, code="gpu-hour", exponent=4, name="GPU hour")
             with pytest.raises(Conflict, match="precision never changes"):
-                accounts.define_resource_unit(
-                    session, code="gpu-hour", exponent=2, name="GPU hour"
-                )
+                accounts.define_resource_unit(session, code="gpu-hour", exponent=2, name="GPU hour")
 
 
 class TestCustodians:
@@ -206,7 +204,9 @@ class TestHolds:
         self, database: Database, ledger: Books, clock: FrozenClock
     ) -> None:
         post(database, clock, give(ledger, "t1", 1000))
-        hold = TransferRequest("h1", "hold", ledger.funds.id, ledger.world.id, 600, timeout_seconds=60)
+        hold = TransferRequest(
+            "h1", "hold", ledger.funds.id, ledger.world.id, 600, timeout_seconds=60
+        )
         post(database, clock, hold)
         assert totals(database, ledger.funds.id) == (600, 0, 0, 1000)
         post(database, clock, TransferRequest("p1", "post", pending_id="h1", amount=250))
@@ -252,8 +252,12 @@ class TestExpireHolds:
         post(
             database,
             clock,
-            TransferRequest("h1", "hold", ledger.funds.id, ledger.world.id, 600, timeout_seconds=60),
-            TransferRequest("h2", "hold", ledger.funds.id, ledger.world.id, 100, timeout_seconds=600),
+            TransferRequest(
+                "h1", "hold", ledger.funds.id, ledger.world.id, 600, timeout_seconds=60
+            ),
+            TransferRequest(
+                "h2", "hold", ledger.funds.id, ledger.world.id, 100, timeout_seconds=600
+            ),
         )
         clock.advance(timedelta(seconds=61))
         with database.transaction() as session:
@@ -267,7 +271,9 @@ class TestExpireHolds:
         self, database: Database, ledger: Books, clock: FrozenClock
     ) -> None:
         post(database, clock, give(ledger, "t1", 1000))
-        hold = TransferRequest("h1", "hold", ledger.funds.id, ledger.world.id, 600, timeout_seconds=60)
+        hold = TransferRequest(
+            "h1", "hold", ledger.funds.id, ledger.world.id, 600, timeout_seconds=60
+        )
         post(database, clock, hold)
         clock.advance(timedelta(minutes=2))
         with pytest.raises(rules.HoldAlreadyEnded, match="expire:h1"):
@@ -277,7 +283,9 @@ class TestExpireHolds:
         self, database: Database, ledger: Books, clock: FrozenClock
     ) -> None:
         post(database, clock, give(ledger, "t1", 1000))
-        hold = TransferRequest("h1", "hold", ledger.funds.id, ledger.world.id, 900, timeout_seconds=60)
+        hold = TransferRequest(
+            "h1", "hold", ledger.funds.id, ledger.world.id, 900, timeout_seconds=60
+        )
         post(database, clock, hold)
         clock.advance(timedelta(minutes=2))
         spend = TransferRequest("t2", "transfer", ledger.funds.id, ledger.world.id, 1000)
@@ -309,7 +317,9 @@ class TestBatch:
         )
         assert {r.batch_id for r in rows} == {"batch-1"}
 
-    def test_empty_batch_is_refused(self, database: Database, ledger: Books, clock: FrozenClock) -> None:
+    def test_empty_batch_is_refused(
+        self, database: Database, ledger: Books, clock: FrozenClock
+    ) -> None:
         with pytest.raises(InvalidInput, match="at least one"):
             post(database, clock)
 
