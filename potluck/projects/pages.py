@@ -13,7 +13,7 @@ from markupsafe import Markup
 from sqlalchemy.orm import Session
 
 from potluck import deps
-from potluck.errors import Conflict, Forbidden, InvalidInput, NotFound, PotluckError
+from potluck.errors import Conflict, InvalidInput, NotFound, PotluckError
 from potluck.people.models import Peer
 from potluck.projects import rules, service
 from potluck.projects.models import Project
@@ -130,8 +130,12 @@ def explore(
     if order is not service.Order.NEWEST:
         params["order"] = order.value
     context = {"result": result, "q": query, "order": order.value, "params": params}
-    # htmx asks for the results alone while someone types; a normal visit gets the page.
-    partial = request.headers.get("hx-request") == "true"
+    # htmx asks for the results alone while someone types; a normal visit gets the page, and
+    # so does htmx restoring an address from history, which replaces the whole page.
+    partial = (
+        request.headers.get("hx-request") == "true"
+        and request.headers.get("hx-history-restore-request") != "true"
+    )
     response = render(
         request, "projects/_results.html" if partial else "projects/explore.html", context
     )
@@ -225,8 +229,7 @@ def create_project(
 
 def _steward_project(session: Session, slug: str, peer: Peer, *, doing: str) -> Project:
     project = service.get_project(session, slug)
-    if not service.is_steward(session, project, peer):
-        raise Forbidden(f"Only stewards of {project.name} can {doing}; you are not one of them.")
+    service.require_steward(session, project, peer, doing=doing)
     return project
 
 

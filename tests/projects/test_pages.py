@@ -135,6 +135,13 @@ class TestExplorePage:
         assert "Bike Shed" in answer.text
         assert "HX-Request" in answer.headers["vary"]
 
+    def test_htmx_restoring_history_gets_the_whole_page(self, client: TestClient) -> None:
+        answer = client.get(
+            "/explore?q=bike",
+            headers={"HX-Request": "true", "HX-History-Restore-Request": "true"},
+        )
+        assert "<html" in answer.text
+
     def test_nothing_found_suggests_starting_it(self, client: TestClient) -> None:
         answer = page(client, "/explore?q=zeppelin")
         assert "Nothing matches “zeppelin”" in visible_text(answer.text)
