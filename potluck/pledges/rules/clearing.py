@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from operator import attrgetter
+from typing import NoReturn
 
 from potluck.errors import InvalidInput
-from potluck.pledges.rules.checks import check_need, check_pledge
+from potluck.pledges.rules.checks import ACCEPTED, check_need, check_pledge
 from potluck.pledges.rules.crowdmatch import crowdmatch_outcome
 from potluck.pledges.rules.needs import FundingRule, Need
 from potluck.pledges.rules.periods import Apportionment, Period
@@ -153,32 +154,41 @@ def clear(needs: Iterable[Need], pledges: Iterable[Pledge], period: Period) -> C
             raise InvalidInput(f"Need {need.id} is given twice.", field="needs")
         check_need(need)
         by_id[need.id] = need
-    groups: dict[int, tuple[Need, list[Pledge]]] = {
-        need_id: (need, []) for need_id, need in by_id.items()
+    groups: dict[int, tuple[Need, list[Pledge], tuple[type[Pledge], ...]]] = {
+        need_id: (need, [], ACCEPTED[need.funding]) for need_id, need in by_id.items()
     }
-    seen: set[int] = set()
-    remember = seen.add
+    pledges = pledges if isinstance(pledges, Sequence) else tuple(pledges)
+    ids = [pledge.id for pledge in pledges]
+    if len(set(ids)) != len(ids):
+        _refuse_duplicate(ids)
     ends_at = period.ends_at
     active = PledgeState.ACTIVE
     for pledge in pledges:
-        pledge_id = pledge.id
-        if pledge_id in seen:
-            raise InvalidInput(f"Pledge {pledge_id} is given twice.", field="pledges")
-        remember(pledge_id)
         if pledge.state is not active or pledge.created_at >= ends_at:
             continue
         entry = groups.get(pledge.need_id)
         if entry is None:
             raise InvalidInput(
-                f"Pledge {pledge_id} is toward need {pledge.need_id}, which was not given.",
+                f"Pledge {pledge.id} is toward need {pledge.need_id}, which was not given.",
                 field="pledges",
             )
-        check_pledge(pledge, entry[0])
+        need = entry[0]
+        # check_pledge's conditions, inline: at a million pledges the call per pledge costs
+        # more than the checks themselves. It is called only to word the refusal.
+        if isinstance(pledge, Share):
+            fits = pledge.cap > 0
+        elif isinstance(pledge, Crowdmatch):
+            fits = 0 < pledge.rate <= pledge.limit
+        else:
+            fits = pledge.amount > 0
+        if not fits or type(pledge) not in entry[2] or pledge.commodity != need.commodity:
+            check_pledge(pledge, need)
+            raise AssertionError(pledge)  # pragma: no cover - check_pledge refused it
         entry[1].append(pledge)
 
     payday = _Payday(period)
     for need_id in sorted(groups):
-        need, group = groups[need_id]
+        need, group, _ = groups[need_id]
         group.sort(key=_BY_ID)
         group.sort(key=_BY_CREATION)
         _clear_need(need, group, payday)
@@ -191,6 +201,15 @@ def clear(needs: Iterable[Need], pledges: Iterable[Pledge], period: Period) -> C
         voided=tuple(payday.voided),
         held=tuple(payday.held),
     )
+
+
+def _refuse_duplicate(ids: list[int]) -> NoReturn:
+    seen: set[int] = set()
+    for pledge_id in ids:
+        if pledge_id in seen:
+            raise InvalidInput(f"Pledge {pledge_id} is given twice.", field="pledges")
+        seen.add(pledge_id)
+    raise AssertionError(ids)  # pragma: no cover - only called with a duplicate
 
 
 def _clear_need(need: Need, group: list[Pledge], payday: _Payday) -> None:
