@@ -1,8 +1,18 @@
-"""Checks on rendered HTML that a screen-reader user depends on, without a browser."""
+"""Visiting pages like a browser without JavaScript, and checking the HTML they return:
+its words, its form errors, and what a screen-reader user depends on."""
 
 from __future__ import annotations
 
+import re
 from html.parser import HTMLParser
+from typing import Any
+
+import httpx
+from fastapi.testclient import TestClient
+
+from tests.projects.factories import form_token
+
+HTML = {"accept": "text/html"}
 
 _FORM_CONTROLS = {"input", "select", "textarea"}
 _UNLABELLED_INPUTS = {"hidden", "submit", "button", "reset", "image"}
@@ -78,3 +88,27 @@ def accessibility_problems(html: str) -> list[str]:
         if not (labelled or control.get("aria-label") or control.get("aria-labelledby")):
             problems.append(f"{control['tag']} '{control.get('name', '?')}' has no label")
     return problems
+
+
+def page(client: TestClient, path: str) -> httpx.Response:
+    """GET a page as a browser asks for it, without following redirects."""
+    answer: httpx.Response = client.get(path, headers=HTML, follow_redirects=False)
+    return answer
+
+
+def submit(
+    client: TestClient, path: str, data: dict[str, Any], *, form_page: str
+) -> httpx.Response:
+    """Post a form the way a browser does: with the token from the page that shows it."""
+    token = form_token(client, form_page)
+    answer: httpx.Response = client.post(
+        path, data={**data, "csrf_token": token}, headers=HTML, follow_redirects=False
+    )
+    return answer
+
+
+def error_next_to(html: str, field: str) -> str:
+    """The message the form shows next to ``field``; fails when there is none."""
+    found = re.search(rf'<p class="error" id="e-{field}" role="alert">([^<]*)</p>', html)
+    assert found is not None, f"no error next to {field}"
+    return visible_text(found.group(1))

@@ -20,6 +20,7 @@ from tests.projects.factories import (
     form_token,
     make_project,
 )
+from tests.projects.steps import start
 
 NEW_PROJECT = {
     "name": "Bike Shed",
@@ -33,11 +34,6 @@ NEW_PROJECT = {
 def token(database: Database, peer: Peer, *, scope: str = "read-write") -> dict[str, str]:
     with database.transaction() as session:
         return api_token(session, peer, scope=scope)
-
-
-def start(database: Database, creator: Peer, **fields: Any) -> str:
-    with database.transaction() as session:
-        return make_project(session, creator=creator, **fields).slug
 
 
 class TestListProjects:
