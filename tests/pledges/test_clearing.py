@@ -176,6 +176,15 @@ class TestClearShared:
         assert coverage_of([goal], pledges) == Coverage(1, 1, "EUR", 60_000, 60_000, 0, 0)
         assert charged([goal], pledges, APRIL) == {1: 30_000, 2: 30_000}
 
+    def test_gifts_to_a_shared_goal_lower_what_its_sharers_pay(self) -> None:
+        goal = make_goal(amount=90_000, funding=FundingRule.SHARED)
+        pledges: list[Pledge] = [
+            make_share(1, 50_000),
+            make_share(2, 50_000),
+            make_gift(3, 20_000, per=None, created_at=datetime(2026, 3, 2, tzinfo=UTC)),
+        ]
+        assert charged([goal], pledges) == {1: 35_000, 2: 35_000, 3: 20_000}
+
     @given(instance=instances())
     def test_share_charges_sum_to_what_gifts_leave_and_respect_caps(
         self, instance: tuple[list[Need], list[Pledge]]
@@ -255,6 +264,17 @@ class TestClearAllOrNothing:
         assert clearing.voided == ()
         assert clearing.coverage[0] == Coverage(1, 1, "EUR", 120_000, 125_000, 125_000, 0)
 
+    def test_design_example_1200_eur_by_1_march(self) -> None:
+        # A deadline at midnight opening March belongs to March, like a pledge made then: the
+        # February payday still holds the pledges, the March payday settles them.
+        goal = make_goal(deadline=datetime(2026, 3, 1, tzinfo=UTC))
+        pledges: list[Pledge] = [
+            make_all_or_nothing(1, 70_000),
+            make_all_or_nothing(2, 50_000, created_at=datetime(2026, 3, 1, tzinfo=UTC)),
+        ]
+        assert clear([goal], pledges, Period.month(2026, 2)).held == (1,)
+        assert clear([goal], pledges, MARCH).captured == (1, 2)
+
     def test_goal_short_of_its_target_is_voided(self) -> None:
         pledges: list[Pledge] = [make_all_or_nothing(1, 50_000), make_all_or_nothing(2, 60_000)]
         clearing = clear([make_goal()], pledges, MARCH)
@@ -282,6 +302,16 @@ class TestClearAllOrNothing:
         clearing = clear([make_goal()], pledges, MARCH)
         assert clearing.captured == ()
         assert clearing.voided == (1, 2)
+
+    def test_late_pledge_is_voided_while_the_others_are_captured(self) -> None:
+        after = datetime(2026, 3, 20, tzinfo=UTC)
+        pledges: list[Pledge] = [
+            make_all_or_nothing(1, 130_000),
+            make_all_or_nothing(2, 5_000, created_at=after),
+        ]
+        clearing = clear([make_goal()], pledges, MARCH)
+        assert (clearing.captured, clearing.voided) == ((1,), (2,))
+        assert [c.pledge_id for c in clearing.charges] == [1]
 
     def test_pledge_at_the_deadline_counts(self) -> None:
         deadline = datetime(2026, 3, 15, 12, tzinfo=UTC)
@@ -407,6 +437,11 @@ class TestClearRefusals:
     def test_gift_on_an_all_or_nothing_goal(self) -> None:
         with pytest.raises(InvalidInput, match="takes all-or-nothing pledges, not gift"):
             clear([make_goal()], [make_gift(1, 500)], MARCH)
+
+    def test_pledges_may_come_from_a_generator(self) -> None:
+        pledges = (make_gift(i, 100) for i in (1, 2, 1))
+        with pytest.raises(InvalidInput, match="Pledge 1 is given twice"):
+            clear([make_need()], pledges, MARCH)
 
     def test_invalid_need(self) -> None:
         with pytest.raises(InvalidInput, match="Need 1's cost must be positive"):

@@ -48,7 +48,11 @@ class Need:
         return self.per is None
 
     def goal_due_in(self, period: Period) -> bool:
-        """Whether this goal's deadline falls within ``period``: its payday decides it."""
+        """Whether this goal's deadline falls within ``period``: its payday decides it.
+
+        A deadline on the boundary between two periods belongs to the later one, as a pledge
+        made at that moment does, so a pledge made right at the deadline is still counted.
+        """
         return self.deadline is not None and (period.starts_at <= self.deadline < period.ends_at)
 
     def goal_closed_before(self, period: Period) -> bool:
