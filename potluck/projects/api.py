@@ -24,7 +24,10 @@ from potluck.projects.schemas import (
 
 router = APIRouter(tags=["projects"])
 
-_WRITE_ERRORS = (errors.NotSignedIn, errors.Forbidden, errors.CsrfFailed)
+# A bad parameter is refused by FastAPI's validation, which answers in the same shape as
+# InvalidInput, and an unknown or revoked token is refused even when reading.
+_READ_ERRORS = (errors.NotSignedIn, errors.InvalidInput)
+_WRITE_ERRORS = (*_READ_ERRORS, errors.Forbidden, errors.CsrfFailed)
 _Item = TypeVar("_Item")
 
 PageQuery = Annotated[int, Query(ge=1, description="Page number, from 1.")]
@@ -43,7 +46,7 @@ def _paging(result: service.ResultPage[_Item]) -> dict[str, int]:
 @router.get(
     "/projects",
     summary="List and search projects",
-    responses=errors.responses(errors.InvalidInput),
+    responses=errors.responses(*_READ_ERRORS),
 )
 def list_projects(
     session: deps.SessionDep,
@@ -63,7 +66,7 @@ def list_projects(
     "/projects",
     status_code=status.HTTP_201_CREATED,
     summary="Start a project; you become its first steward",
-    responses=errors.responses(*_WRITE_ERRORS, errors.Conflict, errors.InvalidInput),
+    responses=errors.responses(*_WRITE_ERRORS, errors.Conflict),
 )
 def create_project(
     body: ProjectCreate,
@@ -90,7 +93,7 @@ def create_project(
 @router.get(
     "/projects/{slug}",
     summary="One project with its links and current stewards",
-    responses=errors.responses(errors.NotFound),
+    responses=errors.responses(*_READ_ERRORS, errors.NotFound),
 )
 def get_project(slug: str, session: deps.SessionDep, _peer: deps.OptionalPeer) -> ProjectOut:
     project = service.get_project(session, slug)
@@ -100,9 +103,7 @@ def get_project(slug: str, session: deps.SessionDep, _peer: deps.OptionalPeer) -
 @router.patch(
     "/projects/{slug}",
     summary="Change a project (stewards only); the slug never changes",
-    responses=errors.responses(
-        *_WRITE_ERRORS, errors.NotFound, errors.Conflict, errors.InvalidInput
-    ),
+    responses=errors.responses(*_WRITE_ERRORS, errors.NotFound, errors.Conflict),
 )
 def update_project(
     slug: str,
@@ -130,7 +131,7 @@ def update_project(
 @router.get(
     "/projects/{slug}/stewards",
     summary="Current stewards of a project",
-    responses=errors.responses(errors.NotFound),
+    responses=errors.responses(*_READ_ERRORS, errors.NotFound),
 )
 def list_stewards(
     slug: str, session: deps.SessionDep, _peer: deps.OptionalPeer
@@ -142,7 +143,7 @@ def list_stewards(
 @router.get(
     "/projects/{slug}/invitations",
     summary="Invitations to steward a project that await an answer",
-    responses=errors.responses(errors.NotFound),
+    responses=errors.responses(*_READ_ERRORS, errors.NotFound),
 )
 def list_project_invitations(
     slug: str, session: deps.SessionDep, _peer: deps.OptionalPeer
@@ -155,9 +156,7 @@ def list_project_invitations(
     "/projects/{slug}/invitations",
     status_code=status.HTTP_201_CREATED,
     summary="Invite a peer to steward the project (stewards only)",
-    responses=errors.responses(
-        *_WRITE_ERRORS, errors.NotFound, errors.Conflict, errors.InvalidInput
-    ),
+    responses=errors.responses(*_WRITE_ERRORS, errors.NotFound, errors.Conflict),
 )
 def invite_steward(
     slug: str,
@@ -182,7 +181,7 @@ def invite_steward(
 @router.get(
     "/me/invitations",
     summary="Invitations to steward that await your answer",
-    responses=errors.responses(errors.NotSignedIn),
+    responses=errors.responses(*_READ_ERRORS),
 )
 def my_invitations(session: deps.SessionDep, peer: deps.CurrentPeer) -> list[InvitationOut]:
     return [InvitationOut.of(i) for i in service.pending_invitations_to(session, peer)]
@@ -232,9 +231,7 @@ def withdraw_invitation(
     summary="Step down as a steward, with an optional handover note",
     description="The last steward cannot step down: the project would have nobody to "
     "coordinate it. Invite a successor first.",
-    responses=errors.responses(
-        *_WRITE_ERRORS, errors.NotFound, errors.Conflict, errors.InvalidInput
-    ),
+    responses=errors.responses(*_WRITE_ERRORS, errors.NotFound, errors.Conflict),
 )
 def step_down(
     slug: str,
@@ -252,7 +249,7 @@ def step_down(
 @router.get(
     "/projects/{slug}/activity",
     summary="A project's public activity log, newest first",
-    responses=errors.responses(errors.NotFound, errors.InvalidInput),
+    responses=errors.responses(*_READ_ERRORS, errors.NotFound),
 )
 def project_activity(
     slug: str,
