@@ -1,0 +1,651 @@
+"""Payments: starting one, sending it to its provider, confirming a bank transfer by hand,
+and applying what providers report afterwards.
+
+Every operation but :func:`execute_payment` works inside the caller's transaction and only
+flushes. ``execute_payment`` talks to a provider, which must never happen inside an open
+transaction, so it opens its own short ones around the call.
+
+Whenever a payment enters SUCCEEDED its money is posted to the books in the same transaction,
+and whenever it leaves SUCCEEDED for DISPUTED or REFUNDED the reversal is; the transfer ids
+come from the payment, so nothing is ever posted twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Table, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, selectinload
+
+from potluck.clock import Clock
+from potluck.db import Database
+from potluck.errors import Conflict, Forbidden, InvalidInput, NotFound
+from potluck.ledger.service import accounts
+from potluck.ledger.service.books import is_steward
+from potluck.money import BUILTIN_COMMODITIES, Amount, Commodity, CommodityKind
+from potluck.people.models import Peer
+from potluck.pledges.payments import books, methods, rules
+from potluck.pledges.payments.base import (
+    ChargeOutcome,
+    ChargeRequest,
+    EventKind,
+    PaymentLine,
+    PaymentState,
+    ProviderEvent,
+    ProviderName,
+    ProviderUnavailable,
+    SavedMethod,
+)
+from potluck.pledges.payments.models import (
+    PROVIDERS,
+    Payment,
+    PaymentEvent,
+    PaymentLineRow,
+    PaymentMethod,
+)
+from potluck.pledges.payments.registry import ProviderRegistry
+from potluck.projects.models import Project, Steward
+
+__all__ = [
+    "AppliedEvent",
+    "ProviderRegistry",
+    "apply_event",
+    "awaiting_manual_payments",
+    "can_confirm",
+    "confirm_manual_payment",
+    "consecutive_failures",
+    "execute_payment",
+    "get_payment",
+    "payments_of",
+    "start_payment",
+    "visible_payment",
+]
+
+FAILURES_BEFORE_PAUSE = 3
+"""After this many failed payments in a row a donor's pledges pause (done by payday)."""
+
+
+# --- reading -------------------------------------------------------------------------------
+
+
+def get_payment(session: Session, payment_id: int, *, lock: bool = False) -> Payment:
+    """The payment with its lines; ``lock`` holds its row until the transaction ends, so two
+    writers (a webhook and the sender) apply their news one after the other."""
+    query = select(Payment).where(Payment.id == payment_id).options(selectinload(Payment.lines))
+    if lock:
+        query = query.execution_options(populate_existing=True)
+        if session.get_bind().dialect.name == "postgresql":
+            query = query.with_for_update(of=Payment)
+    payment = session.scalar(query)
+    if payment is None:
+        raise NotFound(f"Payment {payment_id} does not exist.", field="payment_id")
+    return payment
+
+
+def payments_of(session: Session, donor_id: int) -> list[Payment]:
+    """A donor's payments, newest first, with their lines."""
+    return list(
+        session.scalars(
+            select(Payment)
+            .where(Payment.donor_id == donor_id)
+            .options(selectinload(Payment.lines))
+            .order_by(Payment.created_at.desc(), Payment.id.desc())
+        )
+    )
+
+
+def consecutive_failures(session: Session, donor_id: int, *, currency: str | None = None) -> int:
+    """How many of the donor's payments failed in a row, counting back from the newest
+    (only those in ``currency`` when given). Payday retries a failed donor at the next payday
+    and pauses their pledges at :data:`FAILURES_BEFORE_PAUSE`."""
+    query = select(Payment.state).where(Payment.donor_id == donor_id)
+    if currency is not None:
+        query = query.where(Payment.currency == currency)
+    states = session.scalars(query.order_by(Payment.created_at.desc(), Payment.id.desc()))
+    return rules.trailing_failures(PaymentState(state) for state in states)
+
+
+def can_confirm(session: Session, payment: Payment, peer_id: int) -> bool:
+    """A steward of a project the payment pays, or an admin of its custodian."""
+    if methods.is_custodian_admin(session, payment.provider, peer_id):
+        return True
+    return any(is_steward(session, line.project_id, peer_id) for line in payment.lines)
+
+
+def visible_payment(session: Session, payment_id: int, viewer: Peer) -> Payment:
+    """A payment as its donor, a steward of a project in it, or its custodian's admin sees it;
+    anyone else is told it does not exist."""
+    payment = get_payment(session, payment_id)
+    if payment.donor_id != viewer.id and not can_confirm(session, payment, viewer.id):
+        raise NotFound(f"Payment {payment_id} does not exist.", field="payment_id")
+    return payment
+
+
+def awaiting_manual_payments(session: Session, peer: Peer) -> list[Payment]:
+    """Bank transfers still awaited that ``peer`` may confirm, oldest first."""
+    query = (
+        select(Payment)
+        .where(
+            Payment.provider == ProviderName.MANUAL.value,
+            Payment.state == PaymentState.AWAITING.value,
+        )
+        .options(selectinload(Payment.lines))
+        .order_by(Payment.created_at, Payment.id)
+    )
+    if not methods.is_custodian_admin(session, ProviderName.MANUAL.value, peer.id):
+        stewarded = select(Steward.project_id).where(
+            Steward.peer_id == peer.id, Steward.ended_at.is_(None)
+        )
+        query = query.where(
+            Payment.id.in_(
+                select(PaymentLineRow.payment_id).where(PaymentLineRow.project_id.in_(stewarded))
+            )
+        )
+    return list(session.scalars(query))
+
+
+# --- starting ------------------------------------------------------------------------------
+
+
+def _currency(session: Session, code: str) -> Commodity:
+    try:
+        commodity = accounts.get_commodity(session, code)
+    except NotFound as error:
+        raise InvalidInput(error.detail, field="currency") from error
+    if commodity.kind is not CommodityKind.CURRENCY:
+        raise InvalidInput(
+            f"{code} is a resource unit; payments move money in a currency such as EUR.",
+            field="currency",
+        )
+    return commodity
+
+
+def _checked_lines(session: Session, lines: Sequence[PaymentLine]) -> list[PaymentLine]:
+    if not lines:
+        raise InvalidInput(
+            "A payment pays at least one project: give one line or more.", field="lines"
+        )
+    if len(lines) > rules.MAX_LINES:
+        raise InvalidInput(f"A payment has at most {rules.MAX_LINES} lines.", field="lines")
+    checked = []
+    for position, line in enumerate(lines):
+        if isinstance(line.amount, bool) or not isinstance(line.amount, int) or line.amount <= 0:
+            raise InvalidInput(
+                f"Line {position + 1}: the amount must be a positive whole number of the "
+                f"currency's smallest unit, not {line.amount!r}.",
+                field=f"lines.{position}.amount",
+            )
+        if session.get(Project, line.project_id) is None:
+            raise NotFound(
+                f"Line {position + 1}: project {line.project_id} does not exist.",
+                field=f"lines.{position}.project_id",
+            )
+        checked.append(
+            PaymentLine(line.project_id, line.amount, rules.check_line_memo(line.memo, position))
+        )
+    return checked
+
+
+@dataclass(frozen=True)
+class _Wanted:
+    """What a start asks for, compared with what a reference already names."""
+
+    donor_id: int
+    currency: str
+    provider: str
+    lines: list[PaymentLine]
+
+
+def _differing_field(payment: Payment, wanted: _Wanted) -> str | None:
+    for name in ("donor_id", "currency", "provider"):
+        if getattr(payment, name) != getattr(wanted, name):
+            return name
+    stored = [PaymentLine(line.project_id, line.amount, line.memo) for line in payment.lines]
+    if len(stored) != len(wanted.lines):
+        return "lines"
+    for position, (old, new) in enumerate(zip(stored, wanted.lines, strict=True)):
+        for name in ("project_id", "amount", "memo"):
+            if getattr(old, name) != getattr(new, name):
+                return f"lines.{position}.{name}"
+    return None
+
+
+def _existing(session: Session, reference: str, wanted: _Wanted) -> Payment | None:
+    payment = session.scalar(
+        select(Payment).where(Payment.reference == reference).options(selectinload(Payment.lines))
+    )
+    if payment is None:
+        return None
+    differing = _differing_field(payment, wanted)
+    if differing is not None:
+        raise Conflict(
+            f"Payment reference '{reference}' is already payment {payment.id} with a different "
+            f"{differing}; a new payment needs a new reference.",
+            field=differing,
+        )
+    return payment
+
+
+def start_payment(
+    session: Session,
+    *,
+    reference: str,
+    donor_id: int,
+    currency: str,
+    lines: Sequence[PaymentLine],
+    provider: str,
+    now: datetime,
+) -> Payment:
+    """Create a payment of ``lines`` by ``donor_id``, awaiting its sending (or, for a bank
+    transfer, the donor). Idempotent on ``reference``: the same content answers with the first
+    payment; different content is a Conflict naming the first field that differs."""
+    rules.check_reference(reference)
+    if provider not in PROVIDERS:
+        raise InvalidInput(
+            f"Payment provider '{provider}' is not one of {', '.join(PROVIDERS)}.",
+            field="provider",
+        )
+    commodity = _currency(session, currency)
+    checked = _checked_lines(session, lines)
+    if session.get(Peer, donor_id) is None:
+        raise NotFound(f"Donor {donor_id} does not exist.", field="donor_id")
+    wanted = _Wanted(donor_id, commodity.code, provider, checked)
+    found = _existing(session, reference, wanted)
+    if found is not None:
+        return found
+    payment = Payment(
+        reference=reference,
+        donor_id=donor_id,
+        currency=commodity.code,
+        amount=sum(line.amount for line in checked),
+        provider=provider,
+        state=PaymentState.AWAITING.value,
+        attempts=0,
+        created_at=now,
+        updated_at=now,
+    )
+    payment.lines = [
+        PaymentLineRow(position=position, project_id=line.project_id, amount=line.amount,
+                       memo=line.memo)
+        for position, line in enumerate(checked)
+    ]  # fmt: skip
+    try:
+        # A savepoint, so that losing a race for the reference leaves the caller's
+        # transaction usable to read the winner.
+        with session.begin_nested():
+            session.add(payment)
+            session.flush()
+            if provider == ProviderName.MANUAL.value:
+                payment.bank_code = rules.reference_code(payment.id)
+                session.flush()
+    except IntegrityError:
+        found = _existing(session, reference, wanted)
+        if found is None:
+            raise
+        return found
+    return payment
+
+
+# --- sending -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Sending:
+    request: ChargeRequest
+    provider: str
+
+
+def _prepare(
+    session: Session, payment_id: int, *, providers: ProviderRegistry, now: datetime
+) -> _Sending | None:
+    """Mark the payment as sent and build the provider's request; None if there is nothing to
+    send (already settled or failed, or a bank transfer the donor makes)."""
+    payment = get_payment(session, payment_id, lock=True)
+    state = payment.payment_state
+    if state in rules.FINAL_STATES or payment.provider == ProviderName.MANUAL.value:
+        return None
+    provider = providers.get(payment.provider)
+    method: PaymentMethod | None = None
+    if payment.method_id is not None:
+        method = session.get(PaymentMethod, payment.method_id)
+    elif provider.needs_saved_method:
+        method = methods.active_method(session, payment.donor_id, payment.provider)
+        if method is None:
+            _fail(
+                session,
+                payment,
+                code="no_payment_method",
+                message=f"No card is saved for {payment.provider} payments.",
+                now=now,
+            )
+            return None
+        payment.method_id = method.id
+    new = rules.next_state(state, rules.Change.SEND)
+    if new is not None:
+        payment.state = new.value
+    payment.attempts += 1
+    payment.sent_at = payment.sent_at or now
+    payment.updated_at = now
+    session.flush()
+    saved: SavedMethod | None = methods.saved(method) if method is not None else None
+    return _Sending(
+        ChargeRequest(
+            payment_id=payment.id,
+            reference=payment.reference,
+            idempotency_key=rules.idempotency_key(payment.id, payment.reference),
+            donor_id=payment.donor_id,
+            currency=payment.currency,
+            amount=payment.amount,
+            description=f"Potluck payment {payment.id} ({payment.reference})",
+            method=saved,
+        ),
+        payment.provider,
+    )
+
+
+def execute_payment(
+    database: Database, payment_id: int, *, providers: ProviderRegistry, clock: Clock
+) -> Payment:
+    """Send a payment to its provider and record the outcome. Call it outside any open
+    transaction: it opens its own, short ones, and none is open while the provider is asked.
+
+    Safe to repeat: a payment that succeeded or failed is not sent again, and a payment whose
+    outcome was lost (a crash after sending) is sent again with the same idempotency key, so
+    the provider answers with the first outcome instead of charging twice. A bank transfer
+    stays AWAITING until confirmed. Raises ProviderUnavailable when the provider cannot be
+    reached; the payment then stays PROCESSING and may be executed again later.
+    """
+    with database.transaction() as session:
+        sending = _prepare(session, payment_id, providers=providers, now=clock.now())
+    if sending is not None:
+        outcome = providers.get(sending.provider).charge(sending.request)
+        with database.transaction() as session:
+            record_outcome(session, payment_id, outcome, now=clock.now())
+        for event in outcome.later:
+            with database.transaction() as session:
+                apply_event(session, event, now=clock.now())
+    with database.transaction(write=False) as session:
+        return get_payment(session, payment_id)
+
+
+def record_outcome(
+    session: Session, payment_id: int, outcome: ChargeOutcome, *, now: datetime
+) -> Payment:
+    """Write what the provider answered: the money in the books on success, the reason and
+    a notice to the donor on failure; nothing yet while it is still processing."""
+    payment = get_payment(session, payment_id, lock=True)
+    if outcome.provider_ref is not None and payment.provider_ref is None:
+        payment.provider_ref = outcome.provider_ref
+        payment.updated_at = now
+    if outcome.state is PaymentState.SUCCEEDED:
+        if outcome.fee is None:
+            raise ProviderUnavailable(
+                f"Payment {payment.id} succeeded but its fee is not known yet; it stays "
+                "processing until the provider says."
+            )
+        _settle(session, payment, fee=outcome.fee, now=now)
+    elif outcome.state is PaymentState.FAILED:
+        _fail(
+            session,
+            payment,
+            code=outcome.failure_code or "failed",
+            message=outcome.failure_message or "The payment was declined.",
+            now=now,
+        )
+    session.flush()
+    return payment
+
+
+# --- moving between states -----------------------------------------------------------------
+
+
+def _money(payment: Payment, units: int) -> str:
+    commodity = BUILTIN_COMMODITIES.get(payment.currency)
+    return Amount(units, commodity).display() if commodity else f"{units} {payment.currency}"
+
+
+def _settle(session: Session, payment: Payment, *, fee: int, now: datetime) -> bool:
+    new = rules.next_state(payment.payment_state, rules.Change.SUCCEED)
+    if new is None:
+        return False
+    fee = max(0, min(fee, payment.amount))
+    payment.state = new.value
+    payment.fee = fee
+    payment.succeeded_at = now
+    payment.updated_at = now
+    session.flush()
+    books.post_receipt(session, payment, fee=fee, now=now)
+    return True
+
+
+def _fail(session: Session, payment: Payment, *, code: str, message: str, now: datetime) -> bool:
+    new = rules.next_state(payment.payment_state, rules.Change.FAIL)
+    if new is None:
+        return False
+    payment.state = new.value
+    payment.failure_code = code[:80]
+    payment.failure_message = message[:500]
+    payment.failed_at = now
+    payment.updated_at = now
+    session.flush()
+    no_method = code == "no_payment_method"
+    methods.add_notice(
+        session,
+        peer_id=payment.donor_id,
+        payment_id=payment.id,
+        kind="no-method" if no_method else "declined",
+        message=(
+            f"Your payment of {_money(payment, payment.amount)} could not be made: {message} "
+            + (
+                "Save a card on your payments page so that the next payday can charge it."
+                if no_method
+                else "It will be tried again at the next payday; after "
+                f"{FAILURES_BEFORE_PAUSE} failures in a row your pledges pause. You can save "
+                "another card on your payments page."
+            )
+        ),
+        now=now,
+    )
+    return True
+
+
+def _reverse(
+    session: Session, payment: Payment, change: rules.Change, *, why: str, now: datetime
+) -> bool:
+    new = rules.next_state(payment.payment_state, change)
+    if new is None:
+        return False
+    payment.state = new.value
+    payment.reversed_at = now
+    payment.updated_at = now
+    session.flush()
+    books.post_reversal(session, payment, why=why, now=now)
+    disputed = change is rules.Change.DISPUTE
+    methods.add_notice(
+        session,
+        peer_id=payment.donor_id,
+        payment_id=payment.id,
+        kind="disputed" if disputed else "refunded",
+        message=(
+            f"Your payment of {_money(payment, payment.amount)} was "
+            + (
+                "disputed with your bank, and the money went back to you. If this was not "
+                "you, tell your bank."
+                if disputed
+                else "refunded to you."
+            )
+        ),
+        now=now,
+    )
+    return True
+
+
+# --- manual confirmation -------------------------------------------------------------------
+
+
+def confirm_manual_payment(
+    session: Session, payment_id: int, *, confirmer: Peer, received_amount: int, now: datetime
+) -> Payment:
+    """Record that a bank transfer arrived, by a steward of a project it pays or an admin of
+    the bank account's custodian. Until then nothing of it is in the books.
+
+    ``received_amount`` is what the confirmer saw arrive, at most the amount asked; anything
+    short of it (banks' charges) is recorded as the payment's fee.
+    """
+    payment = get_payment(session, payment_id, lock=True)
+    if payment.provider != ProviderName.MANUAL.value:
+        raise InvalidInput(
+            f"Payment {payment.id} is paid through {payment.provider}; only bank transfers are "
+            "confirmed by hand.",
+            field="payment_id",
+        )
+    if not can_confirm(session, payment, confirmer.id):
+        raise Forbidden(
+            f"Only a steward of a project that payment {payment.id} pays, or an admin of "
+            f"'{books.CUSTODIANS[payment.provider][0]}', may confirm that it arrived."
+        )
+    if payment.payment_state is not PaymentState.AWAITING:
+        raise Conflict(
+            f"Payment {payment.id} is already {payment.state}; it can be confirmed only once.",
+            field="payment_id",
+        )
+    if (
+        isinstance(received_amount, bool)
+        or not isinstance(received_amount, int)
+        or not 0 < received_amount <= payment.amount
+    ):
+        raise InvalidInput(
+            f"Payment {payment.id} asks for {_money(payment, payment.amount)}; the amount "
+            f"received must be more than nothing and at most that, not "
+            f"{_money(payment, received_amount) if isinstance(received_amount, int) else '?'}.",
+            field="received_amount",
+        )
+    payment.received = received_amount
+    payment.confirmed_by_id = confirmer.id
+    _settle(session, payment, fee=payment.amount - received_amount, now=now)
+    return payment
+
+
+# --- provider events -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AppliedEvent:
+    applied: bool
+    """False when this event was seen before, or changes nothing."""
+    outcome: str
+    payment_id: int | None
+
+
+def _already_seen(session: Session, event: ProviderEvent) -> bool:
+    return (
+        session.scalar(
+            select(PaymentEvent.id).where(
+                PaymentEvent.provider == event.provider, PaymentEvent.event_id == event.event_id
+            )
+        )
+        is not None
+    )
+
+
+def _claim(session: Session, event: ProviderEvent, *, payment_id: int | None, outcome: str,
+           now: datetime) -> bool:  # fmt: skip
+    """Record the event; False if it already was (by a delivery running at the same time)."""
+    values = {
+        "provider": event.provider,
+        "event_id": event.event_id[:255],
+        "event_type": event.event_type[:80],
+        "payment_id": payment_id,
+        "outcome": outcome[:500],
+        "received_at": now,
+    }
+    table: Table = PaymentEvent.__table__  # type: ignore[assignment]
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    result = session.execute(insert(table).values(**values).on_conflict_do_nothing())
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def _payment_for(session: Session, event: ProviderEvent) -> Payment | None:
+    payment_id = None
+    if event.payment_id is not None:
+        payment_id = session.scalar(
+            select(Payment.id).where(
+                Payment.id == event.payment_id, Payment.provider == event.provider
+            )
+        )
+    if payment_id is None and event.provider_ref is not None:
+        payment_id = session.scalar(
+            select(Payment.id).where(
+                Payment.provider == event.provider, Payment.provider_ref == event.provider_ref
+            )
+        )
+    return get_payment(session, payment_id, lock=True) if payment_id is not None else None
+
+
+_WHY = {
+    EventKind.DISPUTED: "disputed by the donor's bank",
+    EventKind.REFUNDED: "refunded to the donor",
+}
+
+
+def apply_event(session: Session, event: ProviderEvent, *, now: datetime) -> AppliedEvent:
+    """Apply what a provider reports about a payment, once per (provider, event id).
+
+    The event is recorded in the same transaction as its effect, so a second delivery (or one
+    racing this one) changes nothing. Events about unknown payments, and changes that no
+    longer apply (a failure after the success), are recorded and ignored.
+    """
+    if _already_seen(session, event):
+        return AppliedEvent(False, f"Event {event.event_id} was already applied.", None)
+    payment = _payment_for(session, event)
+    if payment is None:
+        outcome = f"Ignored: no {event.provider} payment matches {event.provider_ref or '-'}."
+        _claim(session, event, payment_id=None, outcome=outcome, now=now)
+        return AppliedEvent(False, outcome, None)
+    if event.provider_ref is not None and payment.provider_ref is None:
+        payment.provider_ref = event.provider_ref
+    change = rules.CHANGE_OF_EVENT[event.kind]
+    partial_refund = (
+        event.kind is EventKind.REFUNDED and event.details.get("refunded_in_full") == "no"
+    )
+    new = None if partial_refund else rules.next_state(payment.payment_state, change)
+    if partial_refund:
+        outcome = (
+            f"Recorded only: payment {payment.id} was refunded in part "
+            f"({_money(payment, event.amount or 0)}); the books change when it is refunded in "
+            "full."
+        )
+    elif new is None:
+        outcome = (
+            f"Ignored: payment {payment.id} is {payment.state}; {event.event_type} changes nothing."
+        )
+    else:
+        outcome = f"Payment {payment.id} {new.value}."
+    if not _claim(session, event, payment_id=payment.id, outcome=outcome, now=now):
+        return AppliedEvent(False, f"Event {event.event_id} was already applied.", payment.id)
+    if new is None:
+        session.flush()
+        return AppliedEvent(False, outcome, payment.id)
+    if event.kind is EventKind.SUCCEEDED:
+        if event.fee is None:
+            raise ProviderUnavailable(
+                f"Event {event.event_id} reports payment {payment.id} succeeded without its fee."
+            )
+        _settle(session, payment, fee=event.fee, now=now)
+    elif event.kind is EventKind.FAILED:
+        _fail(
+            session,
+            payment,
+            code=event.failure_code or "failed",
+            message=event.failure_message or "The payment was declined.",
+            now=now,
+        )
+    else:
+        _reverse(session, payment, change, why=_WHY[event.kind], now=now)
+    session.flush()
+    return AppliedEvent(True, outcome, payment.id)
