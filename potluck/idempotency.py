@@ -48,6 +48,7 @@ from sqlalchemy import (
     UniqueConstraint,
     delete,
     event,
+    insert,
     select,
     update,
 )
@@ -287,21 +288,23 @@ class Keeper:
                 if time.monotonic() - self._last_purge > PURGE_EVERY_SECONDS:
                     self._last_purge = time.monotonic()
                     purge_expired(session, now=now, retention=self.retention)
-                record = IdempotencyRecord(
-                    caller=caller,
-                    key=key,
-                    method=method,
-                    path=path,
-                    request_hash=digest,
-                    state="started",
-                    work_committed=False,
-                    lease_token=token,
-                    lease_until=now + self.lease,
-                    created_at=now,
-                )
-                session.add(record)
-                session.flush()
-                return Claim(record.id, token, self._url())
+                record_id = session.execute(
+                    insert(RECORDS)
+                    .values(
+                        caller=caller,
+                        key=key,
+                        method=method,
+                        path=path,
+                        request_hash=digest,
+                        state="started",
+                        work_committed=False,
+                        lease_token=token,
+                        lease_until=now + self.lease,
+                        created_at=now,
+                    )
+                    .returning(RECORDS.c.id)
+                ).scalar_one()
+                return Claim(record_id, token, self._url())
         except IntegrityError:
             pass
         with self.database.transaction() as session:

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from potluck.errors import Conflict, Forbidden, InvalidInput
 from potluck.ledger import rules
 from potluck.ledger.models import Account, Chain, OpenHold, Transfer
-from potluck.ledger.service.accounts import account_labels, exponents, instance_chain_id
+from potluck.ledger.service.accounts import account_labels, exponents
 
 TRANSFERS: Table = Transfer.__table__  # type: ignore[assignment]
 ACCOUNTS: Table = Account.__table__  # type: ignore[assignment]
@@ -186,7 +186,6 @@ def _post(
 ) -> tuple[list[rules.TransferRow], list[rules.TransferRow]]:
     """Post ``requests`` after expiring the due holds they touch; returns (expiries, results)."""
     session.flush()
-    instance_id = instance_chain_id(session)
     pending_ids = {r.pending_id for r in requests if r.pending_id is not None}
     target_ids = {r.reverses_id for r in requests if r.reverses_id is not None}
     account_ids: set[int] = set()
@@ -211,26 +210,15 @@ def _post(
     for transfer in named.values():
         account_ids.update((transfer.debit_account_id, transfer.credit_account_id))
 
-    facts_rows = session.execute(
-        select(
-            ACCOUNTS.c.id, ACCOUNTS.c.commodity, ACCOUNTS.c.chain_id, ACCOUNTS.c.no_negative
-        ).where(ACCOUNTS.c.id.in_(list(account_ids)))
-    ).all()
-    chain_ids = sorted({int(row.chain_id) for row in facts_rows} | {instance_id})
-
+    # Locks are always taken accounts first, then chains, each in id order: any two writers
+    # meet in the same order, so they queue instead of deadlocking.
     lock = _lock_for_update(session)
-    head_query = (
-        select(CHAINS.c.id, CHAINS.c.key, CHAINS.c.head_seq, CHAINS.c.head_hash)
-        .where(CHAINS.c.id.in_(chain_ids))
-        .order_by(CHAINS.c.id)
-    )
-    heads = {
-        row.id: rules.ChainHead(row.id, row.key, row.head_seq, row.head_hash)
-        for row in session.execute(head_query.with_for_update() if lock else head_query)
-    }
-    totals_query = (
+    account_query = (
         select(
             ACCOUNTS.c.id,
+            ACCOUNTS.c.commodity,
+            ACCOUNTS.c.chain_id,
+            ACCOUNTS.c.no_negative,
             ACCOUNTS.c.debits_pending,
             ACCOUNTS.c.debits_posted,
             ACCOUNTS.c.credits_pending,
@@ -239,10 +227,19 @@ def _post(
         .where(ACCOUNTS.c.id.in_(sorted(account_ids)))
         .order_by(ACCOUNTS.c.id)
     )
-    totals = {
-        row[0]: rules.Totals(row[1], row[2], row[3], row[4])
-        for row in session.execute(totals_query.with_for_update() if lock else totals_query)
+    facts_rows = session.execute(account_query.with_for_update() if lock else account_query).all()
+    totals = {row[0]: rules.Totals(row[4], row[5], row[6], row[7]) for row in facts_rows}
+    head_query = (
+        select(CHAINS.c.id, CHAINS.c.key, CHAINS.c.head_seq, CHAINS.c.head_hash)
+        .where(CHAINS.c.id.in_(sorted({int(row.chain_id) for row in facts_rows})))
+        .order_by(CHAINS.c.id)
+    )
+    heads = {
+        row.id: rules.ChainHead(row.id, row.key, row.head_seq, row.head_hash)
+        for row in session.execute(head_query.with_for_update() if lock else head_query)
     }
+    # No account of the instance's books is involved when its chain is not among these.
+    instance_id = next((h.id for h in heads.values() if h.key == rules.INSTANCE_CHAIN_KEY), -1)
 
     existing = transfers_by_id(session, {r.id for r in requests})
     ended = _ended_by(session, pending_ids | due)
@@ -279,35 +276,45 @@ def _post(
         for hold_id in sorted(due)
         if hold_id in holds and holds[hold_id].ended_by is None
     ]
-    accounts = _account_facts(session, facts_rows)
-    plan = rules.plan_batch(
-        [*expiries, *requests],
-        accounts=accounts,
-        totals=totals,
-        heads=heads,
-        instance_chain_id=instance_id,
-        holds=holds,
-        targets=targets,
-        existing=existing,
-        now=now,
-        batch_id=batch_id,
-        system_kinds=True,
-    )
+
+    def plan(accounts: dict[int, rules.AccountFacts]) -> rules.Plan:
+        return rules.plan_batch(
+            [*expiries, *requests],
+            accounts=accounts,
+            totals=totals,
+            heads=heads,
+            instance_chain_id=instance_id,
+            holds=holds,
+            targets=targets,
+            existing=existing,
+            now=now,
+            batch_id=batch_id,
+            system_kinds=True,
+        )
+
+    try:
+        planned = plan(_account_facts(session, facts_rows, labelled=False))
+    except rules.InsufficientFunds:
+        # Names for people cost a query; only a refusal needs them. Planning is pure, so the
+        # second run refuses the same transfer, now naming the account.
+        planned = plan(_account_facts(session, facts_rows, labelled=True))
     if allowed_chain_ids is not None:
         allowed = set(allowed_chain_ids)
         expiry_count = len(expiries)
-        for row in plan.new_rows[expiry_count:]:
+        for row in planned.new_rows[expiry_count:]:
             if row.chain_id not in allowed:
                 raise Forbidden(
                     f"Transfer {row.id} goes into books you do not keep: only a steward of "
                     "the project may post to its books."
                 )
-    _write(session, plan)
-    return plan.results[: len(expiries)], plan.results[len(expiries) :]
+    _write(session, planned)
+    return planned.results[: len(expiries)], planned.results[len(expiries) :]
 
 
-def _account_facts(session: Session, rows: Sequence[Any]) -> dict[int, rules.AccountFacts]:
-    labels = account_labels(session, [row.id for row in rows])
+def _account_facts(
+    session: Session, rows: Sequence[Any], *, labelled: bool
+) -> dict[int, rules.AccountFacts]:
+    labels = account_labels(session, [row.id for row in rows]) if labelled else {}
     scales = exponents(session, {row.commodity for row in rows})
     return {
         row.id: rules.AccountFacts(
