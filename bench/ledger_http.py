@@ -138,11 +138,11 @@ class Connection:
 async def fire(
     url: str,
     token: str,
+    *,
     books: SeededBooks,
     tag: str,
     requests: int,
     clients: int,
-    *,
     keyed: bool,
 ) -> tuple[float, Counter[int]]:
     statuses: Counter[int] = Counter()
@@ -202,7 +202,15 @@ def run(engine: str, runs: int, requests: int, clients: int, workers: int) -> No
                     affordable = requests - REFUSED_PER_RUN
                     credit(database, books, affordable, f"credit-{tag}")
                     rate, statuses = asyncio.run(
-                        fire(url, token, books, tag, requests, clients, keyed=keyed)
+                        fire(
+                            url,
+                            token,
+                            books=books,
+                            tag=tag,
+                            requests=requests,
+                            clients=clients,
+                            keyed=keyed,
+                        )
                     )
                     assert statuses == Counter({201: affordable, 409: REFUSED_PER_RUN}), statuses
                     assert balance(database, books) == 0
