@@ -9,6 +9,7 @@ from rich.console import Console
 from potluck.config import Settings
 from potluck.db import Database
 from potluck.demo import fill
+from potluck.ledger.cli import app as ledger_cli
 from potluck.migrate import upgrade
 
 cli = typer.Typer(
@@ -16,6 +17,7 @@ cli = typer.Typer(
 )
 db_cli = typer.Typer(help="The database: migrations.", no_args_is_help=True)
 cli.add_typer(db_cli, name="db")
+cli.add_typer(ledger_cli, name="ledger")
 console = Console()
 
 
