@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from itertools import groupby
 from operator import attrgetter
 
 from potluck.errors import InvalidInput
 from potluck.pledges.rules.clearing import Charge
 
 _BY_PLEDGE = attrgetter("pledge_id")
+_BY_DONOR = attrgetter("donor_id")
+_AMOUNT = attrgetter("amount")
+_COMMODITY = attrgetter("commodity")
 
 DonorCommodity = tuple[int, str]
 """``(donor id, commodity)``: what a payment and a carried amount are kept per."""
@@ -65,44 +69,44 @@ def donor_payments(
                 f"The minimum charge in {commodity} cannot be negative ({minimum}).",
                 field="minimum_charge",
             )
-    # Grouped by donor, then commodity: integer keys are cheaper than a tuple per charge, and
-    # most donors give in one currency.
-    by_donor: dict[int, dict[str, list[Charge]]] = {}
-    for charge in charges:
-        if charge.amount <= 0:
-            raise InvalidInput(
-                f"The charge for pledge {charge.pledge_id} must be positive, not {charge.amount}.",
-                field="charges",
-            )
-        batches = by_donor.get(charge.donor_id)
-        if batches is None:
-            by_donor[charge.donor_id] = {charge.commodity: [charge]}
-        elif charge.commodity in batches:
-            batches[charge.commodity].append(charge)
-        else:
-            batches[charge.commodity] = [charge]
+    # Most of the work is pushed into sorts and C-level maps: one Python step per donor rather
+    # than per charge keeps a payday of a million charges to a fraction of a second.
+    ordered = sorted(charges, key=_BY_PLEDGE)
+    if ordered and min(map(_AMOUNT, ordered)) <= 0:
+        bad = next(charge for charge in ordered if charge.amount <= 0)
+        raise InvalidInput(
+            f"The charge for pledge {bad.pledge_id} must be positive, not {bad.amount}.",
+            field="charges",
+        )
+    ordered.sort(key=_BY_DONOR)
     for (donor_id, commodity), amount in carried_forward.items():
         if amount < 0:
             raise InvalidInput(
                 f"Donor {donor_id} cannot carry a negative amount of {commodity} ({amount}).",
                 field="carried_forward",
             )
-        by_donor.setdefault(donor_id, {}).setdefault(commodity, [])
+    batches: dict[DonorCommodity, list[Charge]] = {key: [] for key in carried_forward}
+    for donor_id, group in groupby(ordered, key=_BY_DONOR):
+        donor_charges = list(group)
+        commodities = set(map(_COMMODITY, donor_charges))
+        if len(commodities) == 1:
+            batches[donor_id, commodities.pop()] = donor_charges
+        else:
+            for commodity in commodities:
+                batches[donor_id, commodity] = [
+                    charge for charge in donor_charges if charge.commodity == commodity
+                ]
 
     payments: list[Payment] = []
     carried: dict[DonorCommodity, int] = {}
-    for donor_id in sorted(by_donor):
-        batches = by_donor[donor_id]
-        for commodity in sorted(batches):
-            batch = batches[commodity]
-            key = (donor_id, commodity)
-            carried_in = carried_forward.get(key, 0)
-            amount = carried_in + sum(charge.amount for charge in batch)
-            if amount == 0:
-                continue
-            if amount < minimum_charge.get(commodity, 0):
-                carried[key] = amount
-                continue
-            batch.sort(key=_BY_PLEDGE)
-            payments.append(Payment(donor_id, commodity, amount, carried_in, tuple(batch)))
+    for key in sorted(batches):
+        batch = batches[key]
+        carried_in = carried_forward.get(key, 0)
+        amount = carried_in + sum(map(_AMOUNT, batch))
+        if amount == 0:
+            continue
+        if amount < minimum_charge.get(key[1], 0):
+            carried[key] = amount
+            continue
+        payments.append(Payment(key[0], key[1], amount, carried_in, tuple(batch)))
     return DonorPayments(payments=tuple(payments), carried=carried)
