@@ -185,6 +185,16 @@ class TestClearShared:
         ]
         assert charged([goal], pledges) == {1: 35_000, 2: 35_000, 3: 20_000}
 
+    def test_sharer_after_a_goal_s_deadline_does_not_share_it(self) -> None:
+        goal = make_goal(amount=90_000, funding=FundingRule.SHARED)
+        after = datetime(2026, 3, 16, tzinfo=UTC)
+        pledges: list[Pledge] = [
+            make_share(1, 50_000),
+            make_share(2, 50_000),
+            make_share(3, 50_000, created_at=after),
+        ]
+        assert charged([goal], pledges) == {1: 45_000, 2: 45_000}
+
     @given(instance=instances())
     def test_share_charges_sum_to_what_gifts_leave_and_respect_caps(
         self, instance: tuple[list[Need], list[Pledge]]

@@ -133,7 +133,8 @@ def clear(needs: Iterable[Need], pledges: Iterable[Pledge], period: Period) -> C
     - a crowdmatch pledge, ``rate·N*`` if it is among the ``N*`` active patrons of its need
       (:func:`~potluck.pledges.rules.crowdmatch.crowdmatch`), else nothing (suspended).
     - a share pledge, its part of what the need's cost for the period leaves after the gifts
-      toward it (:func:`~potluck.pledges.rules.share.share_charges`).
+      toward it (:func:`~potluck.pledges.rules.share.share_charges`); toward a goal, only
+      share pledges made by its deadline take part.
     - an all-or-nothing pledge, only at the payday whose period holds its goal's deadline, and
       only if the goal's ``raised`` amount and the pledges made by the deadline reach the
       target; otherwise it is voided then, or stays held while the deadline is ahead.
@@ -297,10 +298,14 @@ def _clear_gifts_and_more(
                 payday.suspended.append(patron.id)
 
     shared = 0
+    deadline = need.deadline
+    if deadline is not None:
+        # Only those who joined by the deadline share a goal, as with all-or-nothing pledges.
+        sharers = [sharer for sharer in sharers if sharer.created_at <= deadline]
     if sharers:
         # A goal's sharers pay together when its deadline comes; until then the coverage
         # shows what they would pay.
-        settle = need.per is not None or need.goal_due_in(payday.period)
+        settle = deadline is None or need.goal_due_in(payday.period)
         for sharer, amount in zip(
             sharers, share_charges(cost - gifts, [s.cap for s in sharers]), strict=True
         ):
