@@ -171,6 +171,10 @@ def verify_export(data: Mapping[str, Any]) -> rules.VerifyReport:
     checker = rules.BooksChecker(
         [head], accounts, instance_chain_id=next(iter(others)) if len(others) == 1 else None
     )
+    targets = {
+        t["id"]: (t["kind"], t["amount"], t["debit_account_id"], t["credit_account_id"])
+        for t in data["transfers"]
+    }
     for t in data["transfers"]:
         checker.feed(
             (
@@ -180,7 +184,7 @@ def verify_export(data: Mapping[str, Any]) -> rules.VerifyReport:
                 t["prev_hash"], t["hash"],
             )
         )  # fmt: skip
-    return checker.finish(data["open_holds"])
+    return checker.finish(data["open_holds"], targets)
 
 
 # --- beancount ------------------------------------------------------------------------------

@@ -120,9 +120,11 @@ class MemoryBooks:
             instance_chain_id=INSTANCE_CHAIN,
         )
         ordered = sorted(rows or list(self.rows.values()), key=lambda r: (r.chain_id, r.seq))
-        for row in ordered:
-            checker.feed(as_tuple(row))
-        return checker.finish(self.open_holds)
+        checker.feed_many(as_tuple(row) for row in ordered)
+        targets = {
+            r.id: (r.kind, r.amount, r.debit_account_id, r.credit_account_id) for r in ordered
+        }
+        return checker.finish(self.open_holds, targets)
 
 
 def as_tuple(row: TransferRow) -> rules.TransferTuple:

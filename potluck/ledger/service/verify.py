@@ -14,7 +14,7 @@ from sqlalchemy import Connection, select
 from potluck.db import Database
 from potluck.errors import NotFound
 from potluck.ledger import rules
-from potluck.ledger.models import Account, Chain, Custodian, OpenHold
+from potluck.ledger.models import Account, Chain, Custodian, OpenHold, Transfer
 from potluck.ledger.service.accounts import label
 from potluck.money import BUILTIN_COMMODITIES
 from potluck.people.models import Peer
@@ -105,7 +105,24 @@ def _verify(connection: Connection, project_slug: str | None) -> rules.VerifyRep
         # Only holds chained in these books can be judged; the rest belong to other books.
         chained = checker.chained_holds()
         open_holds = [hold for hold in open_holds if hold in chained]
-    return checker.finish(open_holds)
+    return checker.finish(open_holds, _targets(connection, checker.reversal_targets()))
+
+
+def _targets(connection: Connection, ids: set[str]) -> dict[str, tuple[str, int, int, int]]:
+    found: dict[str, tuple[str, int, int, int]] = {}
+    listed = sorted(ids)
+    for start in range(0, len(listed), 1000):
+        for row in connection.execute(
+            select(
+                Transfer.id,
+                Transfer.kind,
+                Transfer.amount,
+                Transfer.debit_account_id,
+                Transfer.credit_account_id,
+            ).where(Transfer.id.in_(listed[start : start + 1000]))
+        ):
+            found[row.id] = (row.kind, row.amount, row.debit_account_id, row.credit_account_id)
+    return found
 
 
 def _stream(connection: Connection, checker: rules.BooksChecker, chain_id: int | None) -> None:
@@ -124,12 +141,11 @@ def _stream(connection: Connection, checker: rules.BooksChecker, chain_id: int |
         cursor.itersize = _FETCH
     try:
         cursor.execute(sql)
-        feed = checker.feed
+        feed = checker.feed_many
         while True:
             rows = cursor.fetchmany(_FETCH)
             if not rows:
                 break
-            for row in rows:
-                feed(row)
+            feed(rows)
     finally:
         cursor.close()
