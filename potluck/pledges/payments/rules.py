@@ -18,6 +18,8 @@ from potluck.pledges.payments.base import EventKind, PaymentState
 MAX_REFERENCE_LENGTH = 120
 MAX_LINE_MEMO_LENGTH = 200
 MAX_LINES = 1000
+FAILURES_BEFORE_PAUSE = 3
+"""After this many failed payments in a row a donor's pledges pause (payday does it)."""
 REFERENCE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:/-]{0,119}")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 

@@ -57,17 +57,20 @@ __all__ = [
     "apply_event",
     "awaiting_manual_payments",
     "can_confirm",
+    "commodity_of",
     "confirm_manual_payment",
     "consecutive_failures",
+    "event_seen",
     "execute_payment",
     "get_payment",
     "payments_of",
+    "project_slugs",
+    "record_outcome",
     "start_payment",
     "visible_payment",
 ]
 
-FAILURES_BEFORE_PAUSE = 3
-"""After this many failed payments in a row a donor's pledges pause (done by payday)."""
+FAILURES_BEFORE_PAUSE = rules.FAILURES_BEFORE_PAUSE
 
 
 # --- reading -------------------------------------------------------------------------------
@@ -542,17 +545,6 @@ class AppliedEvent:
     payment_id: int | None
 
 
-def _already_seen(session: Session, event: ProviderEvent) -> bool:
-    return (
-        session.scalar(
-            select(PaymentEvent.id).where(
-                PaymentEvent.provider == event.provider, PaymentEvent.event_id == event.event_id
-            )
-        )
-        is not None
-    )
-
-
 def _claim(session: Session, event: ProviderEvent, *, payment_id: int | None, outcome: str,
            now: datetime) -> bool:  # fmt: skip
     """Record the event; False if it already was (by a delivery running at the same time)."""
@@ -600,7 +592,7 @@ def apply_event(session: Session, event: ProviderEvent, *, now: datetime) -> App
     racing this one) changes nothing. Events about unknown payments, and changes that no
     longer apply (a failure after the success), are recorded and ignored.
     """
-    if _already_seen(session, event):
+    if event_seen(session, event.provider, event.event_id):
         return AppliedEvent(False, f"Event {event.event_id} was already applied.", None)
     payment = _payment_for(session, event)
     if payment is None:
@@ -649,3 +641,31 @@ def apply_event(session: Session, event: ProviderEvent, *, now: datetime) -> App
         _reverse(session, payment, change, why=_WHY[event.kind], now=now)
     session.flush()
     return AppliedEvent(True, outcome, payment.id)
+
+
+def project_slugs(session: Session, payments: Sequence[Payment]) -> dict[int, str]:
+    """The slug of every project the ``payments`` pay, to show and link them."""
+    ids = {line.project_id for payment in payments for line in payment.lines}
+    if not ids:
+        return {}
+    return dict(session.execute(select(Project.id, Project.slug).where(Project.id.in_(ids))).all())
+
+
+def event_seen(session: Session, provider: str, event_id: str) -> bool:
+    """Whether a provider's event was applied already (a redelivery)."""
+    return (
+        session.scalar(
+            select(PaymentEvent.id).where(
+                PaymentEvent.provider == provider, PaymentEvent.event_id == event_id
+            )
+        )
+        is not None
+    )
+
+
+def commodity_of(payment: Payment) -> Commodity:
+    """The currency a payment is in (built in, since payments are only in currencies)."""
+    commodity = BUILTIN_COMMODITIES.get(payment.currency)
+    if commodity is None:
+        raise InvalidInput(f"{payment.currency} is not a currency.", field="currency")
+    return commodity
