@@ -1,0 +1,1 @@
+"""Payday: the periodic clearing that turns pledges into charges, payments and held promises."""

@@ -1,0 +1,154 @@
+"""Where payday meets the payments: the only module of payday that calls them.
+
+Payday decides who pays what; the payments take the money and post it to the projects' books.
+Here each donor's payment is started (idempotent on its reference), sent, and its outcome read;
+and what the books received for a set of payments is read back for the self-check.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from potluck.clock import Clock
+from potluck.db import Database
+from potluck.ledger.models import Account, Transfer
+from potluck.pledges.payments import methods
+from potluck.pledges.payments import rules as payment_rules
+from potluck.pledges.payments.base import PaymentLine, PaymentState, ProviderUnavailable
+from potluck.pledges.payments.models import Payment, PaymentLineRow
+from potluck.pledges.payments.service import (
+    FAILURES_BEFORE_PAUSE,
+    ProviderRegistry,
+    consecutive_failures,
+    execute_payment,
+    start_payment,
+)
+
+__all__ = [
+    "FAILURES_BEFORE_PAUSE",
+    "FINAL",
+    "SUCCEEDED",
+    "Line",
+    "ProviderRegistry",
+    "execute",
+    "failures_in_a_row",
+    "notice_paused",
+    "provider_for",
+    "received",
+    "start",
+    "states",
+]
+
+SUCCEEDED = PaymentState.SUCCEEDED.value
+FAILED = PaymentState.FAILED.value
+FINAL = frozenset(state.value for state in payment_rules.FINAL_STATES)
+"""States a payment never leaves by being sent again."""
+_CHUNK = 900
+
+
+@dataclass(frozen=True, slots=True)
+class Line:
+    """One project's part of a donor's payment."""
+
+    project_id: int
+    amount: int
+    memo: str
+
+
+def provider_for(session: Session, donor_id: int, registry: ProviderRegistry) -> str:
+    """How the donor pays: the provider of their newest saved card the instance offers, or a
+    bank transfer."""
+    return methods.preferred_provider(session, donor_id, registry.card_names())
+
+
+def start(
+    session: Session,
+    *,
+    reference: str,
+    donor_id: int,
+    currency: str,
+    lines: Sequence[Line],
+    provider: str,
+    now: datetime,
+) -> tuple[int, str]:
+    """Create (or find) the payment called ``reference``; returns its id and state."""
+    payment = start_payment(
+        session,
+        reference=reference,
+        donor_id=donor_id,
+        currency=currency,
+        lines=[PaymentLine(line.project_id, line.amount, line.memo) for line in lines],
+        provider=provider,
+        now=now,
+    )
+    return payment.id, payment.state
+
+
+def execute(
+    database: Database, payment_id: int, *, registry: ProviderRegistry, clock: Clock
+) -> str:
+    """Send the payment (never twice) and return its state. A provider that cannot be reached
+    leaves it processing, to be sent again by a later run."""
+    try:
+        return execute_payment(database, payment_id, providers=registry, clock=clock).state
+    except ProviderUnavailable:
+        return PaymentState.PROCESSING.value
+
+
+def states(session: Session, payment_ids: Iterable[int]) -> dict[int, str]:
+    """The current state of each payment."""
+    ids = sorted(set(payment_ids))
+    found: dict[int, str] = {}
+    for start_at in range(0, len(ids), _CHUNK):
+        rows = session.execute(
+            select(Payment.id, Payment.state).where(
+                Payment.id.in_(ids[start_at : start_at + _CHUNK])
+            )
+        )
+        found.update({int(pid): str(state) for pid, state in rows})
+    return found
+
+
+def notice_paused(
+    session: Session, *, donor_id: int, payment_id: int, message: str, now: datetime
+) -> None:
+    """Tell the donor, beside the failed payment, that their pledges are paused."""
+    methods.add_notice(
+        session, peer_id=donor_id, payment_id=payment_id, kind="paused", message=message, now=now
+    )
+
+
+def failures_in_a_row(session: Session, donor_id: int, currency: str) -> int:
+    return consecutive_failures(session, donor_id, currency=currency)
+
+
+def received(session: Session, payment_ids: Iterable[int]) -> dict[tuple[int, str], int]:
+    """What the books say ``payment_ids`` brought in: ``(project id, currency) → amount``,
+    summed over the receipt transfers into the projects' funds (before fees, as charged)."""
+    ids = sorted(set(payment_ids))
+    transfer_ids: list[str] = []
+    for start_at in range(0, len(ids), _CHUNK):
+        rows = session.execute(
+            select(PaymentLineRow.payment_id, PaymentLineRow.position).where(
+                PaymentLineRow.payment_id.in_(ids[start_at : start_at + _CHUNK])
+            )
+        )
+        transfer_ids.extend(
+            payment_rules.receipt_transfer_id(payment_id, position) for payment_id, position in rows
+        )
+    totals: dict[tuple[int, str], int] = defaultdict(int)
+    for start_at in range(0, len(transfer_ids), _CHUNK):
+        received_rows = session.execute(
+            select(Account.project_id, Transfer.commodity, Transfer.amount)
+            .join(Account, Account.id == Transfer.credit_account_id)
+            .where(Transfer.id.in_(transfer_ids[start_at : start_at + _CHUNK]))
+        )
+        for project_id, commodity, amount in received_rows:
+            totals[int(project_id or 0), str(commodity)] += int(amount)
+    return dict(totals)
