@@ -21,6 +21,8 @@ from potluck.ledger import api as ledger_api
 from potluck.ledger import pages as ledger_pages
 from potluck.people import api as people_api
 from potluck.people import pages as people_pages
+from potluck.pledges.payments import api as payments_api
+from potluck.pledges.payments import pages as payments_pages
 from potluck.projects import api as projects_api
 from potluck.projects import pages as projects_pages
 from potluck.web import csrf
@@ -140,4 +142,6 @@ def create_app(
     for pages_module in (people_pages, projects_pages, ledger_pages):
         # Pages answer HTML; the OpenAPI document describes the JSON API only.
         app.include_router(pages_module.router, include_in_schema=False)
+    app.include_router(payments_api.router, prefix=API_PREFIX)
+    app.include_router(payments_pages.router, include_in_schema=False)
     return app
