@@ -29,6 +29,12 @@ def machine() -> str:
     )
 
 
+def load() -> str:
+    """The load average: on a shared machine, other work slows every wall-clock figure."""
+    one, five, _ = os.getloadavg()
+    return f"load average {one:.1f} (1 min), {five:.1f} (5 min) on {os.cpu_count()} core(s)"
+
+
 @contextmanager
 def sqlite_database() -> Iterator[Database]:
     folder = Path(tempfile.mkdtemp(prefix="potluck-bench-"))

@@ -29,7 +29,7 @@ from collections import Counter
 
 import httpx
 
-from bench.ledger_common import NOW, SeededBooks, database_for, machine, seed_books
+from bench.ledger_common import NOW, SeededBooks, database_for, load, machine, seed_books
 from potluck.db import Database
 from potluck.ledger.models import Account
 from potluck.ledger.rules import TransferRequest
@@ -235,6 +235,7 @@ def run(engine: str, runs: int, requests: int, clients: int, workers: int) -> No
     print(f"  baseline (GET one transfer) {baseline:>8,.0f} requests/s")
     print(f"  ratio to baseline       {keyed_rate / baseline:>8.2f} (with key), "
           f"{plain_rate / baseline:.2f} (without)")  # fmt: skip
+    print(f"  {load()}")
     print(f"  no-negative held: exactly {REFUSED_PER_RUN} refused per run, balance 0; "
           f"books verified in {verify_s:.2f} s")  # fmt: skip
     best = max(keyed_rate, plain_rate)

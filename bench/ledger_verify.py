@@ -19,7 +19,7 @@ import time
 from datetime import timedelta
 from typing import Any
 
-from bench.ledger_common import NOW, SeededBooks, database_for, machine, seed_books
+from bench.ledger_common import NOW, SeededBooks, database_for, load, machine, seed_books
 from potluck.db import Database
 from potluck.ledger.rules import TransferRequest
 from potluck.ledger.service import accounts, posting
@@ -120,10 +120,13 @@ def run(engine: str, transfers: int, runs: int) -> None:
         build(database, transfers)
         build_s = time.perf_counter() - started
         times = []
+        cpu_times = []
         for _ in range(runs):
             started = time.perf_counter()
+            cpu_started = time.process_time()
             report = verify_books(database)
             times.append(time.perf_counter() - started)
+            cpu_times.append(time.process_time() - cpu_started)
             assert report.ok, report.problems[:5]
         raw = statistics.median(raw_read_seconds(database) for _ in range(runs))
     median = statistics.median(times)
@@ -131,7 +134,9 @@ def run(engine: str, transfers: int, runs: int) -> None:
     print(f"  built through the service layer in {build_s:.1f} s")
     print("  verify runs: " + ", ".join(f"{t:.2f} s" for t in times))
     print(f"  median verify        {median:>7.2f} s   (goal {GOAL_S:.0f} s)")
+    print(f"  CPU time of verify   {statistics.median(cpu_times):>7.2f} s   (this process)")
     print(f"  baseline: read only  {raw:>7.2f} s   (the same rows, no checks)")
+    print(f"  {load()}")
     print(f"  ratio to baseline    {median / raw:>7.1f}x")
     for line in report.checked():
         print(f"    checked: {line}")
