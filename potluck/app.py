@@ -21,6 +21,8 @@ from potluck.ledger import api as ledger_api
 from potluck.ledger import pages as ledger_pages
 from potluck.people import api as people_api
 from potluck.people import pages as people_pages
+from potluck.pledges import api as pledges_api
+from potluck.pledges import pages as pledges_pages
 from potluck.pledges.payments import api as payments_api
 from potluck.pledges.payments import pages as payments_pages
 from potluck.projects import api as projects_api
@@ -137,9 +139,9 @@ def create_app(
             swagger_favicon_url="/static/favicon.svg",
         )
 
-    for module in (people_api, projects_api, ledger_api):
+    for module in (people_api, projects_api, ledger_api, pledges_api):
         app.include_router(module.router, prefix=API_PREFIX)
-    for pages_module in (people_pages, projects_pages, ledger_pages):
+    for pages_module in (people_pages, projects_pages, ledger_pages, pledges_pages):
         # Pages answer HTML; the OpenAPI document describes the JSON API only.
         app.include_router(pages_module.router, include_in_schema=False)
     app.include_router(payments_api.router, prefix=API_PREFIX)

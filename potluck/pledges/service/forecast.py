@@ -59,30 +59,35 @@ class NeedOutlook:
     suspended: frozenset[int]
     last: PaydayCoverage | None
     """The coverage the latest payday that cleared this need recorded."""
+    last_period: Period | None
 
 
 def outlook(session: Session, need: Need, *, now: datetime, cadence: PaydayCadence) -> NeedOutlook:
     period = next_period(session, now, cadence)
     clearing = clear_needs(session, [need], period)
     (coverage,) = clearing.coverage
+    last = last_coverage(session, need.id)
     return NeedOutlook(
         need=need,
         period=period,
         coverage=coverage,
         charges={charge.pledge_id: charge.amount for charge in clearing.charges},
         suspended=frozenset(clearing.suspended),
-        last=last_coverage(session, need.id),
+        last=last[1] if last else None,
+        last_period=last[0] if last else None,
     )
 
 
-def last_coverage(session: Session, need_id: int) -> PaydayCoverage | None:
-    return session.scalar(
-        select(PaydayCoverage)
-        .join(Payday, Payday.id == PaydayCoverage.payday_id)
+def last_coverage(session: Session, need_id: int) -> tuple[Period, PaydayCoverage] | None:
+    """The period and coverage of the latest payday that cleared the need."""
+    row = session.execute(
+        select(Payday, PaydayCoverage)
+        .join(PaydayCoverage, PaydayCoverage.payday_id == Payday.id)
         .where(PaydayCoverage.need_id == need_id)
         .order_by(Payday.period_start.desc())
         .limit(1)
-    )
+    ).one_or_none()
+    return None if row is None else (period_of(row[0]), row[1])
 
 
 @dataclass(frozen=True, slots=True)

@@ -501,4 +501,4 @@ def donor_pledges(
     if not include_cancelled:
         statement = statement.where(Pledge.state.in_(LIVE_STATES))
     rows = session.execute(statement.order_by(Pledge.created_at.desc(), Pledge.id.desc()))
-    return [(pledge, need, project) for pledge, need, project in rows.tuples()]
+    return [(pledge, need, project) for pledge, need, project in rows]
