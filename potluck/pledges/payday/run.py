@@ -148,11 +148,11 @@ def due(session: Session, now: datetime, settings: PledgeSettings) -> Period | N
 def _clear_due(runner: Runner) -> int | None:
     """Stage 1: plan the due period from one consistent read, then store it at once."""
     now = runner.clock.now()
-    runner.progress.begin("clear", 1)
     with runner.database.transaction(write=False) as reading:
         period = due(reading, now, runner.settings)
         if period is None:
             return None
+        runner.progress.begin(f"clear {period}", 1)
         plan = clearing.plan_payday(reading, period, runner.settings.minimum)
     with runner.write() as session:
         # The lease makes this runner the only one; the unique period is the backstop.
