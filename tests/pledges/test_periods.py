@@ -117,6 +117,20 @@ class TestAmountForPeriod:
         else:
             assert total == amount * whole[per]
 
+    @given(per=cadences, start=st.dates(), days=st.integers(1, 100), amount=amounts)
+    def test_whole_units_agree_with_the_function(
+        self, per: Cadence, start: date, days: int, amount: int
+    ) -> None:
+        if start > date.max - timedelta(days=days + 1):
+            start = date(2026, 1, 1)
+        period = Period(start, start + timedelta(days=days))
+        units = Apportionment(period).whole.get(per)
+        if units is not None:
+            assert amount * units == amount_for_period(amount, per, period)
+
+    def test_monthly_period_holds_whole_weeks_and_months(self) -> None:
+        assert Apportionment(Period.month(2026, 3)).whole == {Cadence.WEEK: 4, Cadence.MONTH: 1}
+
     @given(amount=amounts, per=cadences, start=st.dates(), days=st.integers(1, 100))
     def test_apportionment_agrees_with_the_function(
         self, amount: int, per: Cadence, start: date, days: int

@@ -247,13 +247,18 @@ def _clear_gifts_and_more(
     charges = payday.charges
     project_id, need_id, commodity = need.project_id, need.id, need.commodity
     starts_at, apportion = payday.starts_at, payday.apportion
+    whole = apportion.whole
     gifts = 0
     patrons: list[Crowdmatch] = []
     sharers: list[Share] = []
     for pledge in group:
         if isinstance(pledge, Gift):
             if pledge.per is not None:
-                amount = apportion(pledge.amount, pledge.per)
+                units = whole.get(pledge.per)
+                if units is None:
+                    amount = apportion(pledge.amount, pledge.per)
+                else:
+                    amount = pledge.amount * units
             elif pledge.created_at >= starts_at:
                 amount = pledge.amount
             else:

@@ -108,13 +108,19 @@ class Apportionment:
     period's two ends and apportioning an amount is a few integer operations.
     """
 
-    __slots__ = ("_constants",)
+    __slots__ = ("_constants", "whole")
 
     def __init__(self, period: Period) -> None:
         self._constants = {
             per: (*_running_total(per, period.end), *_running_total(per, period.start))
             for per in Cadence
         }
+        self.whole: dict[Cadence, int] = {}
+        """For each cadence whose units the period holds whole — weeks always, months in a
+        monthly period — how many: the apportioned amount is then ``amount·whole[per]``."""
+        for per, (whole_end, part_end, _, whole_start, part_start, _) in self._constants.items():
+            if part_end == 0 and part_start == 0:
+                self.whole[per] = whole_end - whole_start
 
     def __call__(self, amount: int, per: Cadence) -> int:
         """The part of ``amount`` per ``per`` due within the period."""
