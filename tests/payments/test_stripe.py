@@ -217,6 +217,18 @@ class TestStripeCharge:
         assert payment.provider_ref == fake.payment_intents()[0]["id"]
         assert transfer_count(database) == 0
 
+    def test_sending_a_processing_payment_again_asks_stripe_how_it_went(
+        self, database: Database, providers: ProviderRegistry, fake: FakeStripe, clock: FrozenClock
+    ) -> None:
+        fake.hold_intents = True
+        made = stripe_payment(database, providers, fake)
+        execute(database, made.payment_id, providers, clock)
+        fake.finish_intent(fake.payment_intents()[0]["id"])
+        payment = execute(database, made.payment_id, providers, clock)
+        assert payment.payment_state is PaymentState.SUCCEEDED
+        assert fake.creates("payment_intents") == 1
+        assert funds(database, made.giving.projects[0], "stripe") == 2000 - (payment.fee or 0)
+
 
 class TestSaveStripeCard:
     def test_a_finished_setup_saves_the_card_on_the_peers_customer(

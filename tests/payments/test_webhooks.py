@@ -337,3 +337,29 @@ class TestStripeWebhook:
         assert payment.provider_ref == fake.payment_intents()[0]["id"]
         service.execute_payment(database, payment_id, providers=providers, clock=clock)
         assert len(fake.payment_intents()) == 1
+
+
+class TestStripeWebhookMismatch:
+    def test_a_second_intent_for_a_payment_is_reported_not_posted(
+        self,
+        client: TestClient,
+        database: Database,
+        providers: ProviderRegistry,
+        fake: FakeStripe,
+        clock: FrozenClock,
+    ) -> None:
+        made = paid(database, providers, fake, clock)
+        posted = transfer_count(database)
+        assert reload(database, made.payment_id).provider_ref != "pi_another"
+        event = json.loads(json.dumps(last_event(fake, "payment_intent.succeeded")))
+        event["id"] = "evt_second_intent"
+        event["data"]["object"]["id"] = "pi_another"
+        payload = json.dumps(event).encode()
+        answer = client.post(
+            URL, content=payload, headers={"Stripe-Signature": sign(payload, WEBHOOK_SECRET)}
+        )
+        assert answer.status_code == 200
+        assert answer.json()["applied"] is False
+        assert "charged twice: refund pi_another" in answer.json()["detail"]
+        assert transfer_count(database) == posted
+        assert_books_verify(database)

@@ -69,6 +69,9 @@ class ChargeRequest:
     amount: int
     description: str
     method: SavedMethod | None
+    provider_ref: str | None = None
+    """The provider's id of the charge when an earlier attempt got that far: the provider
+    then looks it up instead of sending anything new."""
 
 
 @dataclass(frozen=True)

@@ -346,6 +346,7 @@ def _prepare(
             amount=payment.amount,
             description=f"Potluck payment {payment.id} ({payment.reference})",
             method=saved,
+            provider_ref=payment.provider_ref,
         ),
         payment.provider,
     )
@@ -599,6 +600,18 @@ def apply_event(session: Session, event: ProviderEvent, *, now: datetime) -> App
         outcome = f"Ignored: no {event.provider} payment matches {event.provider_ref or '-'}."
         _claim(session, event, payment_id=None, outcome=outcome, now=now)
         return AppliedEvent(False, outcome, None)
+    if (
+        event.provider_ref is not None
+        and payment.provider_ref is not None
+        and event.provider_ref != payment.provider_ref
+    ):
+        outcome = (
+            f"Ignored: payment {payment.id} is {payment.provider_ref}, not {event.provider_ref}."
+        )
+        if event.kind is EventKind.SUCCEEDED:
+            outcome += f" The donor was charged twice: refund {event.provider_ref}."
+        _claim(session, event, payment_id=payment.id, outcome=outcome, now=now)
+        return AppliedEvent(False, outcome, payment.id)
     if event.provider_ref is not None and payment.provider_ref is None:
         payment.provider_ref = event.provider_ref
     change = rules.CHANGE_OF_EVENT[event.kind]

@@ -112,6 +112,10 @@ class StripeProvider:
     # --- charging ------------------------------------------------------------------------
 
     def charge(self, request: ChargeRequest) -> ChargeOutcome:
+        if request.provider_ref is not None:
+            # Sent before and its PaymentIntent is known: ask how it went rather than rely on
+            # the idempotency key, which Stripe forgets after a day.
+            return self.outcome_of_intent_id(request.provider_ref, currency=request.currency)
         method = request.method
         if method is None or method.customer_ref is None:
             return ChargeOutcome(
@@ -166,6 +170,15 @@ class StripeProvider:
         except stripe.StripeError as error:
             raise _unavailable(error) from error
         return self.outcome_of_intent(intent.to_dict(), currency=request.currency)
+
+    def outcome_of_intent_id(self, intent_id: str, *, currency: str) -> ChargeOutcome:
+        try:
+            intent = self.client.v1.payment_intents.retrieve(
+                intent_id, {"expand": ["latest_charge.balance_transaction"]}
+            )
+        except stripe.StripeError as error:
+            raise _unavailable(error) from error
+        return self.outcome_of_intent(intent.to_dict(), currency=currency)
 
     def outcome_of_intent(self, intent: Mapping[str, Any], *, currency: str) -> ChargeOutcome:
         status = str(intent.get("status"))
