@@ -1,4 +1,5 @@
-"""Fixtures for payments: a fake Stripe server, providers pointed at it, an app using them."""
+"""Fixtures for payments: a fake Stripe server, providers pointed at it, an app using them,
+and the live server and Chromium that the browser tests use."""
 
 from __future__ import annotations
 
@@ -14,8 +15,12 @@ from potluck.db import Database
 from potluck.pledges.payments.deps import STATE_KEY
 from potluck.pledges.payments.registry import ProviderRegistry
 from potluck.pledges.payments.settings import PaymentSettings
+from tests.browser.conftest import browser, live_server, page
 from tests.support import fake_stripe
 from tests.support.fake_stripe import FakeStripe
+
+# Shared with tests/browser/: pytest finds fixtures by the names a conftest holds.
+__all__ = ["browser", "live_server", "page"]
 
 BANK_INSTRUCTIONS = "Pay to Potluck Commons, IBAN DE02 1203 0000 0000 2020 51."
 
