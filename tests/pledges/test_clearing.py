@@ -36,6 +36,7 @@ from tests.pledges.factories import (
     make_need,
     make_share,
 )
+from tests.pledges.references import clear_by_rules
 from tests.pledges.strategies import instances
 
 APRIL = MARCH.following()
@@ -383,6 +384,14 @@ class TestClearDeterminism:
         shuffled_needs = data.draw(st.permutations(needs))
         shuffled_pledges = data.draw(st.permutations(pledges))
         assert clear(shuffled_needs, shuffled_pledges, MARCH) == clear(needs, pledges, MARCH)
+
+    @given(instance=instances(), month=st.integers(min_value=1, max_value=4))
+    def test_matches_a_naive_clearing_rule_by_rule(
+        self, instance: tuple[list[Need], list[Pledge]], month: int
+    ) -> None:
+        needs, pledges = instance
+        period = Period.month(2026, month)
+        assert charged(needs, pledges, period) == clear_by_rules(needs, pledges, period)
 
     @given(instance=instances())
     def test_clearing_twice_gives_the_same_charges(
