@@ -267,11 +267,9 @@ def account_labels(session: Session, account_ids: Collection[int]) -> dict[int, 
             Account.purpose,
             Account.commodity,
             Project.slug,
-            Peer.display_name,
             Custodian.name,
         )
         .outerjoin(Project, Project.id == Account.project_id)
-        .outerjoin(Peer, Peer.id == Account.peer_id)
         .outerjoin(Custodian, Custodian.id == Account.custodian_id)
         .where(Account.id.in_(list(account_ids)))
     )
@@ -281,8 +279,8 @@ def account_labels(session: Session, account_ids: Collection[int]) -> dict[int, 
             row[2],
             row[3],
             project_slug=row[4],
-            peer_name=row[5],
-            custodian_name=row[6],
+            custodian_name=row[5],
+            account_id=row[0],
         )
         for row in rows
     }
@@ -294,14 +292,16 @@ def label(
     commodity: str,
     *,
     project_slug: str | None,
-    peer_name: str | None,
     custodian_name: str | None,
+    account_id: int,
 ) -> str:
+    """How an account is named in the public books. Peers are not named: who gave what is
+    theirs to tell, so a peer's account appears by its number only."""
     if owner == "project":
         where = f" at {custodian_name}" if custodian_name else ""
         return f"{purpose} of {project_slug}{where} ({commodity})"
     if owner == "peer":
-        return f"{purpose} by {peer_name} ({commodity})"
+        return f"{purpose} by peer account {account_id} ({commodity})"
     if owner == "custodian":
         return f"holdings of {custodian_name} ({commodity})"
     return f"the outside world ({commodity})"

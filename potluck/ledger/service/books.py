@@ -15,7 +15,6 @@ from potluck.ledger.models import Account, Chain, Custodian, OpenHold, Transfer
 from potluck.ledger.service.accounts import label
 from potluck.ledger.service.posting import transfers_by_id
 from potluck.money import Amount, Commodity
-from potluck.people.models import Peer
 from potluck.projects.models import Project, Steward
 
 MAX_PER_PAGE = 200
@@ -100,15 +99,14 @@ def account_views(
     session: Session, known: dict[str, Commodity], *, where: object
 ) -> list[AccountView]:
     rows = session.execute(
-        select(Account, Custodian.name, Project.slug, Peer.display_name)
+        select(Account, Custodian.name, Project.slug)
         .outerjoin(Custodian, Custodian.id == Account.custodian_id)
         .outerjoin(Project, Project.id == Account.project_id)
-        .outerjoin(Peer, Peer.id == Account.peer_id)
         .where(where)  # type: ignore[arg-type]
         .order_by(Account.commodity, Account.purpose, Custodian.name, Account.id)
     )
     views = []
-    for account, custodian_name, slug, peer_name in rows:
+    for account, custodian_name, slug in rows:
         views.append(
             AccountView(
                 id=account.id,
@@ -131,8 +129,8 @@ def account_views(
                     account.purpose,
                     account.commodity,
                     project_slug=slug,
-                    peer_name=peer_name,
                     custodian_name=custodian_name,
+                    account_id=account.id,
                 ),
                 chain_id=account.chain_id,
             )

@@ -17,7 +17,6 @@ from potluck.ledger import rules
 from potluck.ledger.models import Account, Chain, Custodian, OpenHold, Transfer
 from potluck.ledger.service.accounts import label
 from potluck.money import BUILTIN_COMMODITIES
-from potluck.people.models import Peer
 from potluck.projects.models import Project
 
 _FETCH = 20_000
@@ -66,11 +65,9 @@ def _verify(connection: Connection, project_slug: str | None) -> rules.VerifyRep
             Account.owner,
             Account.purpose,
             Project.slug,
-            Peer.display_name,
             Custodian.name,
         )
         .outerjoin(Project, Project.id == Account.project_id)
-        .outerjoin(Peer, Peer.id == Account.peer_id)
         .outerjoin(Custodian, Custodian.id == Account.custodian_id)
     ):
         commodity = BUILTIN_COMMODITIES.get(row.commodity)
@@ -85,8 +82,8 @@ def _verify(connection: Connection, project_slug: str | None) -> rules.VerifyRep
                 row.purpose,
                 row.commodity,
                 project_slug=row.slug,
-                peer_name=row.display_name,
                 custodian_name=row.name,
+                account_id=row.id,
             ),
         )
         accounts.append(
