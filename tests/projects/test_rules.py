@@ -120,6 +120,19 @@ class TestSlugFromName:
 
 
 class TestCheckNewSlug:
+    @given(st.text(max_size=80), valid_slugs)
+    def test_a_valid_slug_is_always_used_as_given(self, name: str, slug: str) -> None:
+        assert rules.check_new_slug(slug, name) == slug
+
+    @given(st.text(max_size=80))
+    def test_without_a_slug_the_name_gives_one_or_asks_for_one(self, name: str) -> None:
+        slug = attempt(rules.check_new_slug, "", name)
+        if isinstance(slug, InvalidInput):
+            assert slug.field == "slug"
+            assert "Choose an address yourself" in slug.detail
+        else:
+            assert slug == rules.check_slug(rules.slug_from_name(name))
+
     def test_a_given_slug_wins_over_the_name(self) -> None:
         assert rules.check_new_slug("maps", "Something Else") == "maps"
 
@@ -175,6 +188,20 @@ class TestCheckDescription:
     def test_too_long_is_refused(self) -> None:
         with pytest.raises(InvalidInput, match="50,000"):
             rules.check_description("x" * 50_001)
+
+
+class TestCheckNote:
+    @given(st.text(max_size=300))
+    def test_notes_are_trimmed_with_one_kind_of_line_ending(self, note: str) -> None:
+        clean = rules.check_note(note, field="handover_note")
+        assert "\r" not in clean
+        assert clean == clean.strip()
+        assert rules.check_note(clean, field="handover_note") == clean
+
+    def test_too_long_is_refused_naming_the_field(self) -> None:
+        with pytest.raises(InvalidInput, match="5,000") as caught:
+            rules.check_note("x" * 5_001, field="message")
+        assert caught.value.field == "message"
 
 
 class TestCheckLicence:
@@ -287,6 +314,34 @@ class TestCheckLinks:
 
 
 class TestCheckProjectFields:
+    @given(
+        st.sampled_from(["", "Bike Shed", " ", "x" * 121]),
+        st.sampled_from(["", "ok", "-bad", "new"]),
+        st.sampled_from(["Fixing bicycles.", ""]),
+        st.sampled_from(["MIT", "Nope"]),
+    )
+    def test_each_field_is_judged_by_its_own_rule(
+        self, name: str, slug: str, summary: str, licence: str
+    ) -> None:
+        try:
+            checked = rules.check_project_fields(
+                new_slug=slug, name=name, summary=summary, licence=licence
+            )
+        except rules.InvalidFields as error:
+            problems = error.problems
+        else:
+            problems = {}
+            assert checked.name == rules.check_name(name)
+        assert ("name" in problems) == isinstance(attempt(rules.check_name, name), InvalidInput)
+        assert ("summary" in problems) == isinstance(
+            attempt(rules.check_summary, summary), InvalidInput
+        )
+        assert ("licence" in problems) == isinstance(
+            attempt(rules.check_licence, licence), InvalidInput
+        )
+        if slug:
+            assert ("slug" in problems) == isinstance(attempt(rules.check_slug, slug), InvalidInput)
+
     def test_every_problem_is_reported_at_once(self) -> None:
         with pytest.raises(rules.InvalidFields) as caught:
             rules.check_project_fields(
@@ -381,6 +436,13 @@ class TestPageCount:
 
 
 class TestDescribeChanges:
+    @given(st.lists(st.sampled_from(["name", "summary", "licence", "links"]), unique=True))
+    def test_every_field_is_named_once(self, fields: list[str]) -> None:
+        words = rules.describe_changes(fields)
+        for field in fields:
+            assert words.count(field) == 1
+        assert words.count(" and ") == (1 if len(fields) > 1 else 0)
+
     @pytest.mark.parametrize(
         ("fields", "words"),
         [
