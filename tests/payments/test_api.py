@@ -169,3 +169,23 @@ class TestSavedCardsApi:
             method = save_test_card(session, setup.giving.donor)
         answer = client.delete(f"/api/v1/payments/methods/{method.id}", headers=setup.stranger)
         assert answer.status_code == 404
+
+
+class TestNoticesApi:
+    def test_notices_are_marked_read(
+        self,
+        client: TestClient,
+        database: Database,
+        setup: Setup,
+        providers: ProviderRegistry,
+        clock: FrozenClock,
+    ) -> None:
+        with database.transaction() as session:
+            save_test_card(session, setup.giving.donor, "4000000000000002")
+            failing = start(session, setup.giving, provider="simulated").id
+        service.execute_payment(database, failing, providers=providers, clock=clock)
+        first = client.post("/api/v1/payments/notices/read", headers=setup.donor)
+        again = client.post("/api/v1/payments/notices/read", headers=setup.donor)
+        assert (first.json(), again.json()) == ({"marked": 1}, {"marked": 0})
+        body = client.get("/api/v1/payments", headers=setup.donor).json()
+        assert [n["read"] for n in body["notices"]] == [True]

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
@@ -116,3 +118,46 @@ class TestStartPayment:
             service.start_payment(session, **arguments)  # type: ignore[arg-type]
         assert getattr(raised.value, "field", None) == field
         assert payment_count(database) == 0
+
+
+class TestStartPaymentRace:
+    def test_two_starts_of_one_reference_at_once_make_one_payment(
+        self, database: Database, giving: Giving, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        # Both look for the reference before either writes it (PostgreSQL lets them; SQLite
+        # queues writers from the start), so the loser meets the unique index and answers
+        # with the winner's payment.
+        racing = database.dialect == "postgresql"
+        barrier = threading.Barrier(2, timeout=10)
+        real_existing = service._existing
+
+        def existing_then_wait(*args: Any, **kwargs: Any) -> Payment | None:
+            found = real_existing(*args, **kwargs)
+            if racing and found is None and not getattr(local, "waited", False):
+                local.waited = True
+                barrier.wait()
+            return found
+
+        local = threading.local()
+        monkeypatch.setattr(service, "_existing", existing_then_wait)
+        results: list[int] = []
+        failures: list[BaseException] = []
+
+        def run() -> None:
+            try:
+                with database.transaction() as session:
+                    results.append(
+                        start(session, giving, provider="simulated", reference="race-1").id
+                    )
+            except BaseException as error:  # noqa: BLE001 - reported by the assertion below
+                failures.append(error)
+
+        threads = [threading.Thread(target=run) for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=30)
+        assert failures == []
+        assert len(results) == 2
+        assert results[0] == results[1]
+        assert payment_count(database) == 1

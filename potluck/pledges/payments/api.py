@@ -29,6 +29,7 @@ from potluck.pledges.payments.schemas import (
     ConfirmIn,
     MethodOut,
     NoticeOut,
+    NoticesReadOut,
     PaymentOut,
     PaymentsOverviewOut,
     SimulatedCardIn,
@@ -62,6 +63,13 @@ def awaiting_payments(session: SessionDep, peer: CurrentPeer) -> list[PaymentOut
     payments = service.awaiting_manual_payments(session, peer)
     slugs = service.project_slugs(session, payments)
     return [PaymentOut.of(payment, slugs) for payment in payments]
+
+
+@router.post("/payments/notices/read", response_model=NoticesReadOut, responses=_WRITE_ERRORS)
+def read_notices(session: SessionDep, writer: ApiWriter, clock: ClockDep) -> Response:
+    """Mark your payment notices as read."""
+    marked = methods.mark_notices_read(session, writer.id, now=clock.now())
+    return idempotency.respond(session, NoticesReadOut(marked=marked))
 
 
 @router.get("/payments/methods", response_model=list[MethodOut], responses=_READ_ERRORS)

@@ -197,12 +197,14 @@ def notices_of(session: Session, peer_id: int, *, unread_only: bool = False) -> 
     return list(session.scalars(query.order_by(PaymentNotice.id.desc())))
 
 
-def mark_notices_read(session: Session, peer_id: int, *, now: datetime) -> None:
-    session.execute(
+def mark_notices_read(session: Session, peer_id: int, *, now: datetime) -> int:
+    """Mark every unread notice of a peer as read; returns how many there were."""
+    result = session.execute(
         update(PaymentNotice)
         .where(PaymentNotice.peer_id == peer_id, PaymentNotice.read_at.is_(None))
         .values(read_at=now)
     )
+    return int(result.rowcount)  # type: ignore[attr-defined]
 
 
 # --- custodian admins ----------------------------------------------------------------------

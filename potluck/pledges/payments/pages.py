@@ -77,6 +77,14 @@ def my_payments(
     )
 
 
+@router.post("/payments/notices/read", response_class=HTMLResponse, dependencies=[deps.CsrfChecked])
+def read_notices(*, session: deps.SessionDep, clock: deps.ClockDep, peer: Viewer) -> Response:
+    if peer is None:
+        return _sign_in_first("/payments")
+    methods.mark_notices_read(session, peer.id, now=clock.now())
+    return redirect("/payments")
+
+
 # --- saved cards ---------------------------------------------------------------------------
 
 

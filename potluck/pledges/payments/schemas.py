@@ -144,6 +144,10 @@ class PaymentsOverviewOut(BaseModel):
     notices: list[NoticeOut]
 
 
+class NoticesReadOut(BaseModel):
+    marked: int = Field(description="How many notices were unread.")
+
+
 class WebhookOut(BaseModel):
     received: bool = True
     applied: bool = Field(description="False for an event seen before or that changes nothing.")
