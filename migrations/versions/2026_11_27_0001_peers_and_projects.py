@@ -49,6 +49,9 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_projects")),
         sa.UniqueConstraint("slug", name=op.f("uq_projects_slug")),
     )
+    with op.batch_alter_table("projects", schema=None) as batch_op:
+        batch_op.create_index("ix_projects_created_at_id", ["created_at", "id"], unique=False)
+
     op.create_table(
         "sign_in_failures",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -271,6 +274,9 @@ def downgrade() -> None:
         batch_op.drop_index("ix_sign_in_failures_address_at")
 
     op.drop_table("sign_in_failures")
+    with op.batch_alter_table("projects", schema=None) as batch_op:
+        batch_op.drop_index("ix_projects_created_at_id")
+
     op.drop_table("projects")
     op.drop_table("peers")
     # ### end Alembic commands ###

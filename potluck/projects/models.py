@@ -17,6 +17,8 @@ from potluck.people.models import Peer
 
 class Project(Base):
     __tablename__ = "projects"
+    # Explore and the home page list the newest projects first.
+    __table_args__ = (Index("ix_projects_created_at_id", "created_at", "id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     slug: Mapped[str] = mapped_column(String(60), unique=True)
