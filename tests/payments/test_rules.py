@@ -266,3 +266,21 @@ class TestReference:
         with pytest.raises(InvalidInput) as raised:
             rules.check_reference(reference)
         assert raised.value.field == "reference"
+
+
+class TestLineMemo:
+    @given(st.text(max_size=300), st.integers(min_value=0, max_value=99))
+    def test_a_memo_is_kept_clean_or_refused_naming_its_line(
+        self, memo: str, position: int
+    ) -> None:
+        squeezed = " ".join(memo.split())
+        acceptable = len(squeezed) <= rules.MAX_LINE_MEMO_LENGTH and all(
+            ord(char) >= 0x20 and char != "\x7f" for char in squeezed
+        )
+        if acceptable:
+            assert rules.check_line_memo(memo, position) == squeezed
+            return
+        with pytest.raises(InvalidInput) as raised:
+            rules.check_line_memo(memo, position)
+        assert raised.value.field == f"lines.{position}.memo"
+        assert f"Line {position + 1}" in raised.value.detail
