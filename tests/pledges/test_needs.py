@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import select
 
 from potluck.db import Database
 from potluck.errors import Conflict, Forbidden, InvalidInput
-from potluck.pledges.models import Pledge, PledgeHold, PledgeNotice
+from potluck.people.models import Peer
+from potluck.pledges.models import Need, Pledge, PledgeHold, PledgeNotice
 from potluck.pledges.rules.schedule import PaydayCadence
 from potluck.pledges.service import needs
 from potluck.projects.models import ActivityEntry, Project
@@ -19,6 +21,36 @@ from tests.pledges.stored import stored_goal, stored_need, stored_pledge
 from tests.support.books import assert_books_verify
 
 MONTH = PaydayCadence.MONTH
+
+
+def add(
+    database: Database, commons: Commons, *, steward: Peer | None = None, **overrides: object
+) -> Need:
+    """Add a need to the commons' project, in a transaction of its own."""
+    with database.transaction() as session:
+        project = session.get(Project, commons.project.id)
+        assert project is not None
+        return needs.create_need(
+            session,
+            project,
+            steward=steward or commons.steward,
+            terms=terms(**overrides),
+            now=DEFAULT_NOW,
+            cadence=MONTH,
+        )
+
+
+def change(database: Database, need_id: int, steward: Peer, **overrides: object) -> Need:
+    """Change a need, in a transaction of its own."""
+    with database.transaction() as session:
+        return needs.update_need(
+            session,
+            needs.get_need(session, need_id),
+            steward=steward,
+            terms=terms(**overrides),
+            now=DEFAULT_NOW,
+            cadence=MONTH,
+        )
 
 
 def terms(**overrides: object) -> needs.NeedTerms:
@@ -47,7 +79,11 @@ class TestCreateNeed:
                 now=DEFAULT_NOW,
                 cadence=MONTH,
             )
-            assert (need.amount, need.per, need.description) == (4000, "month", "Two small servers.")
+            assert (need.amount, need.per, need.description) == (
+                4000,
+                "month",
+                "Two small servers.",
+            )
             entry = session.scalars(
                 select(ActivityEntry).where(ActivityEntry.action == "need.created")
             ).one()
@@ -87,52 +123,31 @@ class TestCreateNeed:
     )
     def test_refuses_bad_terms_and_writes_nothing(
         self,
+        *,
         database: Database,
         commons: Commons,
         census: Census,
-        overrides: dict[str, object],
+        overrides: dict[str, Any],
         field: str,
         words: str,
     ) -> None:
         before = census()
-        with pytest.raises(InvalidInput, match=words) as raised, database.transaction() as session:
-            project = session.get(Project, commons.project.id)
-            assert project is not None
-            needs.create_need(
-                session,
-                project,
-                steward=commons.steward,
-                terms=terms(**overrides),
-                now=DEFAULT_NOW,
-                cadence=MONTH,
-            )
+        with pytest.raises(InvalidInput, match=words) as raised:
+            add(database, commons, **overrides)
         assert raised.value.field == field
         assert census() == before
 
     def test_only_stewards_add_needs(self, database: Database, commons: Commons) -> None:
-        with pytest.raises(Forbidden, match="Only stewards of Open Tiles"), database.transaction() as session:
-            project = session.get(Project, commons.project.id)
-            assert project is not None
-            needs.create_need(
-                session, project, steward=commons.ana, terms=terms(), now=DEFAULT_NOW, cadence=MONTH
-            )
+        with pytest.raises(Forbidden, match="Only stewards of Open Tiles"):
+            add(database, commons, steward=commons.ana)
 
     def test_an_archived_project_takes_no_needs(self, database: Database, commons: Commons) -> None:
         with database.transaction() as session:
             project = session.get(Project, commons.project.id)
             assert project is not None
             project.archived_at = DEFAULT_NOW
-        with pytest.raises(Conflict, match="archived"), database.transaction() as session:
-            project = session.get(Project, commons.project.id)
-            assert project is not None
-            needs.create_need(
-                session,
-                project,
-                steward=commons.steward,
-                terms=terms(),
-                now=DEFAULT_NOW,
-                cadence=MONTH,
-            )
+        with pytest.raises(Conflict, match="archived"):
+            add(database, commons)
 
 
 class TestUpdateNeed:
@@ -158,7 +173,12 @@ class TestUpdateNeed:
         with database.transaction() as session:
             need = stored_need(session, commons.project)
             needs.update_need(
-                session, need, steward=commons.steward, terms=terms(), now=DEFAULT_NOW, cadence=MONTH
+                session,
+                need,
+                steward=commons.steward,
+                terms=terms(),
+                now=DEFAULT_NOW,
+                cadence=MONTH,
             )
             assert not session.scalars(
                 select(ActivityEntry).where(ActivityEntry.action == "need.updated")
@@ -168,16 +188,8 @@ class TestUpdateNeed:
         with database.transaction() as session:
             need = stored_need(session, commons.project)
             stored_pledge(session, need, donor=commons.ana)
-        with pytest.raises(Conflict, match="1 pledge") as raised, database.transaction() as session:
-            need = needs.get_need(session, need.id)
-            needs.update_need(
-                session,
-                need,
-                steward=commons.steward,
-                terms=terms(funding="shared"),
-                now=DEFAULT_NOW,
-                cadence=MONTH,
-            )
+        with pytest.raises(Conflict, match="1 pledge") as raised:
+            change(database, need.id, commons.steward, funding="shared")
         assert raised.value.field == "funding"
 
     def test_a_passed_deadline_may_stay_while_the_title_changes(
@@ -194,7 +206,10 @@ class TestUpdateNeed:
                 goal,
                 steward=commons.steward,
                 terms=terms(
-                    title="A new server", per=None, deadline=deadline, funding="all-or-nothing",
+                    title="A new server",
+                    per=None,
+                    deadline=deadline,
+                    funding="all-or-nothing",
                     amount=120_000,
                 ),
                 now=later,

@@ -295,7 +295,7 @@ def store_payday(session: Session, plan: PaydayPlan, *, now: datetime) -> Payday
             ],
         )
     tied = [
-        {"ref": paying[key], "donor": key[0], "commodity": key[1], "payday": payday.id}
+        {"ref": paying[key], "donor": key[0], "currency": key[1], "payday": payday.id}
         for key in plan.outstanding
         if key in paying
     ]
@@ -305,7 +305,7 @@ def store_payday(session: Session, plan: PaydayPlan, *, now: datetime) -> Payday
             .where(
                 CHARGES.c.payment_reference.is_(None),
                 CHARGES.c.donor_id == bindparam("donor"),
-                CHARGES.c.commodity == bindparam("commodity"),
+                CHARGES.c.commodity == bindparam("currency"),
                 CHARGES.c.payday_id < bindparam("payday"),
             )
             .values(payment_reference=bindparam("ref")),
