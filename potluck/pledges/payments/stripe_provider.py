@@ -319,7 +319,9 @@ class StripeProvider:
         kind = _EVENT_KINDS.get(event_type)
         if kind is None:
             return None
-        event_id = str(event["id"])
+        event_id = event.get("id")
+        if not isinstance(event_id, str) or not event_id:
+            raise BadRequest(f"The '{event_type}' event carries no id.", field="id")
         obj = _dict(_dict(event.get("data")).get("object"))
         metadata = _dict(obj.get("metadata"))
         payment_text = str(metadata.get(PAYMENT_KEY, ""))
