@@ -238,16 +238,17 @@ def run(engine: str, runs: int, requests: int, clients: int, workers: int) -> No
     print(f"  {load()}")
     print(f"  no-negative held: exactly {REFUSED_PER_RUN} refused per run, balance 0; "
           f"books verified in {verify_s:.2f} s")  # fmt: skip
-    best = max(keyed_rate, plain_rate)
     if keyed_rate >= GOAL:
         print("  MEETS the goal.")
-    else:
-        print(
-            f"  SHORT of the goal ({keyed_rate:,.0f}/s with key, {best:,.0f}/s at best): "
-            f"the server and the load-generating clients share {os.cpu_count()} core(s), and "
-            "each request is several Python-level steps (token check, key claim, locked "
-            "posting, answer stored with the work) serialised on one hot account."
-        )
+        return
+    print(f"  SHORT of the goal by {GOAL - keyed_rate:,.0f}/s.")
+    print(
+        f"  The same server answers a bare read at {baseline:,.0f}/s on this machine, so the "
+        f"ceiling here is set by the framework and the machine ({load()}), the load generator "
+        "sharing the cores; a posting costs about "
+        f"{baseline / keyed_rate:.1f} reads (token check, key claim, locked posting, answer "
+        "stored with the work, each sync dependency a thread hop)."
+    )
 
 
 def main() -> None:

