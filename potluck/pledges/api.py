@@ -4,19 +4,19 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Response, status
+from fastapi import APIRouter, Query, Response, status
 from sqlalchemy.orm import Session
 
 from potluck import deps, errors
 from potluck.pledges import schemas
+from potluck.pledges.deps import SettingsDep
 from potluck.pledges.models import Need, Pledge
 from potluck.pledges.service import common, forecast, giving, needs, paydays, pledges
-from potluck.pledges.settings import PledgeSettings, pledge_settings
+from potluck.pledges.settings import PledgeSettings
 from potluck.projects import service as projects
 
 router = APIRouter(tags=["needs, pledges and paydays"])
 
-SettingsDep = Annotated[PledgeSettings, Depends(pledge_settings)]
 _WRITE = (errors.NotSignedIn, errors.Forbidden, errors.CsrfFailed)
 _BAD = (errors.Conflict, errors.InvalidInput)
 

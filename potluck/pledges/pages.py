@@ -16,6 +16,7 @@ from potluck import deps
 from potluck.errors import Conflict, Forbidden, InvalidInput, PotluckError
 from potluck.money import CURRENCIES, Amount
 from potluck.people.models import Peer
+from potluck.pledges.deps import SettingsDep, pledge_settings
 from potluck.pledges.models import FUNDING_RULES, Need, Payday, Pledge
 from potluck.pledges.rules import ACCEPTED, FundingRule
 from potluck.pledges.rules.chart import CoveragePoint, coverage_chart
@@ -23,14 +24,13 @@ from potluck.pledges.rules.periods import Period
 from potluck.pledges.rules.schedule import latest_deadline
 from potluck.pledges.service import common, forecast, giving, needs, paydays, pledges
 from potluck.pledges.service.common import parse_units
-from potluck.pledges.settings import PledgeSettings, pledge_settings
+from potluck.pledges.settings import PledgeSettings
 from potluck.projects import service as projects
 from potluck.projects.models import Project
 from potluck.web.pages import redirect, render
 
 router = APIRouter(include_in_schema=False)
 
-SettingsDep = Annotated[PledgeSettings, Depends(pledge_settings)]
 TextField = Annotated[str, Form()]
 FORM_ERRORS = (InvalidInput, Conflict)
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from functools import cached_property
 
-from fastapi import Request
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -59,13 +58,3 @@ class PledgeSettings(BaseSettings):
     @cached_property
     def minimum(self) -> MinimumCharge:
         return parse_minimum_charge(self.minimum_charge)
-
-
-def pledge_settings(request: Request) -> PledgeSettings:
-    """The pledge settings of the running app: set on ``app.state`` by whoever made the app
-    (tests do), or read from the environment once."""
-    found = getattr(request.app.state, "pledge_settings", None)
-    if not isinstance(found, PledgeSettings):
-        found = PledgeSettings()
-        request.app.state.pledge_settings = found
-    return found

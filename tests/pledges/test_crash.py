@@ -1,0 +1,179 @@
+"""The payday command killed with SIGKILL at random points, then run to the end: on a SQLite
+file and on PostgreSQL, the books verify, the charges are exactly the clearing's, every donor
+is asked once for exactly their charges, and no transfer was written twice."""
+
+from __future__ import annotations
+
+import os
+import random
+import subprocess
+import sys
+import time
+from collections import defaultdict
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+from potluck.db import Database
+from potluck.ledger.models import Transfer
+from potluck.pledges.models import PaydayCharge, PaydayLease, PaydayPayment, PledgeHold
+from potluck.pledges.payments.models import Payment, PaymentLineRow
+from potluck.pledges.payments.rules import fee_transfer_id, receipt_transfer_id
+from potluck.pledges.service import holds
+from tests.pledges.crashworld import seed
+from tests.pledges.paydays import expected_clearing, payday_stages, settings, stored_charges
+from tests.support.books import assert_books_verify
+
+# Kills per database; each run resumes where the killed one stopped.
+KILLS = int(os.environ.get("POTLUCK_CRASH_KILLS", "5"))
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def payday_command(database: Database) -> subprocess.Popen[bytes]:
+    """``potluck payday`` in a process of its own, on ``database``."""
+    env = {
+        **os.environ,
+        "POTLUCK_DATABASE_URL": database.url,
+        "POTLUCK_MODE": "development",
+        "POTLUCK_SIMULATED_PAYMENTS": "true",
+        "POTLUCK_MINIMUM_CHARGE": "2.00",
+        "PYTHONPATH": str(ROOT),
+    }
+    return subprocess.Popen(
+        [sys.executable, "-m", "potluck.pledges.cli"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+
+
+def lease_taken_by(database: Database, process: subprocess.Popen[bytes], *, within: float) -> bool:
+    """Wait until ``process`` holds the payday lease, which it takes once Python has started
+    and before its first write; False if it ended or took too long."""
+    deadline = time.monotonic() + within
+    mark = f":{process.pid}:"
+    while time.monotonic() < deadline and process.poll() is None:
+        with database.transaction(write=False) as session:
+            holder = session.scalar(select(PaydayLease.holder))
+        if holder is not None and mark in holder:
+            return True
+        time.sleep(0.01)
+    return False
+
+
+def kill_at_random_points(database: Database, rng: random.Random) -> list[str]:
+    """Start the payday and SIGKILL it a random while after it took the lease, again and
+    again; returns the stage each killed run had reached."""
+    reached: list[str] = []
+    work = 1.5
+    for _ in range(KILLS):
+        process = payday_command(database)
+        try:
+            if not lease_taken_by(database, process, within=60):
+                process.wait(timeout=300)
+                assert process.returncode == 0, "the payday failed before taking the lease"
+                break
+            try:
+                process.wait(timeout=rng.uniform(0, work))
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+                stages = payday_stages(database)
+                reached.append(stages[0][1] if stages else "nothing")
+                continue
+            assert process.returncode == 0, "the payday failed"
+            break
+        finally:
+            if process.stderr is not None:
+                process.stderr.close()
+    return reached
+
+
+def run_to_the_end(database: Database) -> None:
+    process = payday_command(database)
+    _, stderr = process.communicate(timeout=300)
+    assert process.returncode == 0, stderr.decode()
+
+
+def transfers_by_kind(database: Database) -> dict[str, int]:
+    with database.transaction(write=False) as session:
+        return dict(
+            iter(session.execute(select(Transfer.kind, func.count()).group_by(Transfer.kind)))
+        )
+
+
+def check_everything(database: Database, expected: dict[int, int]) -> None:
+    assert_books_verify(database)
+    ((_, stage, check_ok),) = payday_stages(database)
+    assert (stage, check_ok) == ("done", True)
+    with database.transaction(write=False) as session:
+        payday_id = session.scalar(select(PaydayPayment.payday_id).limit(1))
+        assert payday_id is not None
+        assert stored_charges(database, payday_id) == expected
+
+        # Every donor asked once per currency, for exactly their charges.
+        owed: dict[tuple[int, str], int] = defaultdict(int)
+        for donor_id, commodity, amount in session.execute(
+            select(PaydayCharge.donor_id, PaydayCharge.commodity, PaydayCharge.amount)
+        ):
+            owed[donor_id, commodity] += amount
+        asked: dict[tuple[int, str], int] = {}
+        for donor_id, currency, amount in session.execute(
+            select(Payment.donor_id, Payment.currency, Payment.amount)
+        ):
+            assert (donor_id, currency) not in asked, f"donor {donor_id} was asked twice"
+            asked[donor_id, currency] = amount
+        minimum = settings().minimum.per_currency.get("EUR", 200)
+        assert asked == {key: total for key, total in owed.items() if total >= minimum}
+
+        # What the books received: each succeeded payment's lines, once each.
+        receipts, fees = 0, 0
+        for payment in session.scalars(select(Payment).where(Payment.state == "succeeded")):
+            lines = session.scalars(
+                select(PaymentLineRow).where(PaymentLineRow.payment_id == payment.id)
+            ).all()
+            received = session.scalars(
+                select(Transfer.amount).where(
+                    Transfer.id.in_([receipt_transfer_id(payment.id, x.position) for x in lines])
+                )
+            ).all()
+            assert sum(received) == payment.amount
+            receipts += len(received)
+            fees += int(
+                session.scalar(
+                    select(func.count())
+                    .select_from(Transfer)
+                    .where(
+                        Transfer.id.in_([fee_transfer_id(payment.id, x.position) for x in lines])
+                    )
+                )
+                or 0
+            )
+        hold_states = [state for (state,) in session.execute(select(PledgeHold.state))]
+    # Nothing written twice under another id: the transfers are exactly those the outcome
+    # accounts for — a hold per all-or-nothing pledge, one capture or void per decided hold,
+    # one settlement per paid promise, and each payment's receipts and fees.
+    decided = sum(1 for state in hold_states if state in (holds.CAPTURED, holds.SETTLED))
+    settled = sum(1 for state in hold_states if state == holds.SETTLED)
+    voided = sum(1 for state in hold_states if state == holds.VOIDED)
+    assert transfers_by_kind(database) == {
+        kind: count
+        for kind, count in {
+            "hold": len(hold_states),
+            "post": decided,
+            "void": voided,
+            "transfer": receipts + fees + settled,
+        }.items()
+        if count
+    }
+
+
+def test_payday_killed_at_random_points_finishes_exactly_once(database: Database) -> None:
+    period = seed(database, donors=24)
+    expected = {c.pledge_id: c.amount for c in expected_clearing(database, period).charges}
+    assert expected, "the instance has nothing to clear"
+    reached = kill_at_random_points(database, random.Random(os.getpid()))
+    run_to_the_end(database)
+    check_everything(database, expected)
+    assert reached, "no run was killed: the delays are too long for this machine"
