@@ -16,9 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Table, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
@@ -27,28 +25,27 @@ from potluck.db import Database
 from potluck.errors import Conflict, Forbidden, InvalidInput, NotFound
 from potluck.ledger.service import accounts
 from potluck.ledger.service.books import is_steward
-from potluck.money import BUILTIN_COMMODITIES, Amount, Commodity, CommodityKind
+from potluck.money import BUILTIN_COMMODITIES, Commodity, CommodityKind
 from potluck.people.models import Peer
-from potluck.pledges.payments import books, methods, rules
+from potluck.pledges.payments import books, methods, rules, states
 from potluck.pledges.payments.base import (
     ChargeOutcome,
     ChargeRequest,
-    EventKind,
     PaymentLine,
     PaymentState,
-    ProviderEvent,
     ProviderName,
     ProviderUnavailable,
     SavedMethod,
 )
+from potluck.pledges.payments.events import AppliedEvent, apply_event, event_seen
 from potluck.pledges.payments.models import (
     PROVIDERS,
     Payment,
-    PaymentEvent,
     PaymentLineRow,
     PaymentMethod,
 )
 from potluck.pledges.payments.registry import ProviderRegistry
+from potluck.pledges.payments.states import get_payment
 from potluck.projects.models import Project, Steward
 
 __all__ = [
@@ -74,20 +71,6 @@ FAILURES_BEFORE_PAUSE = rules.FAILURES_BEFORE_PAUSE
 
 
 # --- reading -------------------------------------------------------------------------------
-
-
-def get_payment(session: Session, payment_id: int, *, lock: bool = False) -> Payment:
-    """The payment with its lines; ``lock`` holds its row until the transaction ends, so two
-    writers (a webhook and the sender) apply their news one after the other."""
-    query = select(Payment).where(Payment.id == payment_id).options(selectinload(Payment.lines))
-    if lock:
-        query = query.execution_options(populate_existing=True)
-        if session.get_bind().dialect.name == "postgresql":
-            query = query.with_for_update(of=Payment)
-    payment = session.scalar(query)
-    if payment is None:
-        raise NotFound(f"Payment {payment_id} does not exist.", field="payment_id")
-    return payment
 
 
 def payments_of(session: Session, donor_id: int) -> list[Payment]:
@@ -319,7 +302,7 @@ def _prepare(
     elif provider.needs_saved_method:
         method = methods.active_method(session, payment.donor_id, payment.provider)
         if method is None:
-            _fail(
+            states.fail(
                 session,
                 payment,
                 code="no_payment_method",
@@ -392,9 +375,9 @@ def record_outcome(
                 f"Payment {payment.id} succeeded but its fee is not known yet; it stays "
                 "processing until the provider says."
             )
-        _settle(session, payment, fee=outcome.fee, now=now)
+        states.settle(session, payment, fee=outcome.fee, now=now)
     elif outcome.state is PaymentState.FAILED:
-        _fail(
+        states.fail(
             session,
             payment,
             code=outcome.failure_code or "failed",
@@ -403,90 +386,6 @@ def record_outcome(
         )
     session.flush()
     return payment
-
-
-# --- moving between states -----------------------------------------------------------------
-
-
-def _money(payment: Payment, units: int) -> str:
-    commodity = BUILTIN_COMMODITIES.get(payment.currency)
-    return Amount(units, commodity).display() if commodity else f"{units} {payment.currency}"
-
-
-def _settle(session: Session, payment: Payment, *, fee: int, now: datetime) -> bool:
-    new = rules.next_state(payment.payment_state, rules.Change.SUCCEED)
-    if new is None:
-        return False
-    fee = max(0, min(fee, payment.amount))
-    payment.state = new.value
-    payment.fee = fee
-    payment.succeeded_at = now
-    payment.updated_at = now
-    session.flush()
-    books.post_receipt(session, payment, fee=fee, now=now)
-    return True
-
-
-def _fail(session: Session, payment: Payment, *, code: str, message: str, now: datetime) -> bool:
-    new = rules.next_state(payment.payment_state, rules.Change.FAIL)
-    if new is None:
-        return False
-    payment.state = new.value
-    payment.failure_code = code[:80]
-    payment.failure_message = message[:500]
-    payment.failed_at = now
-    payment.updated_at = now
-    session.flush()
-    no_method = code == "no_payment_method"
-    methods.add_notice(
-        session,
-        peer_id=payment.donor_id,
-        payment_id=payment.id,
-        kind="no-method" if no_method else "declined",
-        message=(
-            f"Your payment of {_money(payment, payment.amount)} could not be made: {message} "
-            + (
-                "Save a card on your payments page so that the next payday can charge it."
-                if no_method
-                else "It will be tried again at the next payday; after "
-                f"{FAILURES_BEFORE_PAUSE} failures in a row your pledges pause. You can save "
-                "another card on your payments page."
-            )
-        ),
-        now=now,
-    )
-    return True
-
-
-def _reverse(
-    session: Session, payment: Payment, change: rules.Change, *, why: str, now: datetime
-) -> bool:
-    new = rules.next_state(payment.payment_state, change)
-    if new is None:
-        return False
-    payment.state = new.value
-    payment.reversed_at = now
-    payment.updated_at = now
-    session.flush()
-    books.post_reversal(session, payment, why=why, now=now)
-    disputed = change is rules.Change.DISPUTE
-    methods.add_notice(
-        session,
-        peer_id=payment.donor_id,
-        payment_id=payment.id,
-        kind="disputed" if disputed else "refunded",
-        message=(
-            f"Your payment of {_money(payment, payment.amount)} was "
-            + (
-                "disputed with your bank, and the money went back to you. If this was not "
-                "you, tell your bank."
-                if disputed
-                else "refunded to you."
-            )
-        ),
-        now=now,
-    )
-    return True
 
 
 # --- manual confirmation -------------------------------------------------------------------
@@ -523,137 +422,20 @@ def confirm_manual_payment(
         or not isinstance(received_amount, int)
         or not 0 < received_amount <= payment.amount
     ):
+        shown = (
+            states.money(payment, received_amount)
+            if isinstance(received_amount, int)
+            else repr(received_amount)
+        )
         raise InvalidInput(
-            f"Payment {payment.id} asks for {_money(payment, payment.amount)}; the amount "
-            f"received must be more than nothing and at most that, not "
-            f"{_money(payment, received_amount) if isinstance(received_amount, int) else '?'}.",
+            f"Payment {payment.id} asks for {states.money(payment, payment.amount)}; the amount "
+            f"received must be more than nothing and at most that, not {shown}.",
             field="received_amount",
         )
     payment.received = received_amount
     payment.confirmed_by_id = confirmer.id
-    _settle(session, payment, fee=payment.amount - received_amount, now=now)
+    states.settle(session, payment, fee=payment.amount - received_amount, now=now)
     return payment
-
-
-# --- provider events -----------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class AppliedEvent:
-    applied: bool
-    """False when this event was seen before, or changes nothing."""
-    outcome: str
-    payment_id: int | None
-
-
-def _claim(session: Session, event: ProviderEvent, *, payment_id: int | None, outcome: str,
-           now: datetime) -> bool:  # fmt: skip
-    """Record the event; False if it already was (by a delivery running at the same time)."""
-    values = {
-        "provider": event.provider,
-        "event_id": event.event_id[:255],
-        "event_type": event.event_type[:80],
-        "payment_id": payment_id,
-        "outcome": outcome[:500],
-        "received_at": now,
-    }
-    table: Table = PaymentEvent.__table__  # type: ignore[assignment]
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    result = session.execute(insert(table).values(**values).on_conflict_do_nothing())
-    return bool(result.rowcount)  # type: ignore[attr-defined]
-
-
-def _payment_for(session: Session, event: ProviderEvent) -> Payment | None:
-    payment_id = None
-    if event.payment_id is not None:
-        payment_id = session.scalar(
-            select(Payment.id).where(
-                Payment.id == event.payment_id, Payment.provider == event.provider
-            )
-        )
-    if payment_id is None and event.provider_ref is not None:
-        payment_id = session.scalar(
-            select(Payment.id).where(
-                Payment.provider == event.provider, Payment.provider_ref == event.provider_ref
-            )
-        )
-    return get_payment(session, payment_id, lock=True) if payment_id is not None else None
-
-
-_WHY = {
-    EventKind.DISPUTED: "disputed by the donor's bank",
-    EventKind.REFUNDED: "refunded to the donor",
-}
-
-
-def apply_event(session: Session, event: ProviderEvent, *, now: datetime) -> AppliedEvent:
-    """Apply what a provider reports about a payment, once per (provider, event id).
-
-    The event is recorded in the same transaction as its effect, so a second delivery (or one
-    racing this one) changes nothing. Events about unknown payments, and changes that no
-    longer apply (a failure after the success), are recorded and ignored.
-    """
-    if event_seen(session, event.provider, event.event_id):
-        return AppliedEvent(False, f"Event {event.event_id} was already applied.", None)
-    payment = _payment_for(session, event)
-    if payment is None:
-        outcome = f"Ignored: no {event.provider} payment matches {event.provider_ref or '-'}."
-        _claim(session, event, payment_id=None, outcome=outcome, now=now)
-        return AppliedEvent(False, outcome, None)
-    if (
-        event.provider_ref is not None
-        and payment.provider_ref is not None
-        and event.provider_ref != payment.provider_ref
-    ):
-        outcome = (
-            f"Ignored: payment {payment.id} is {payment.provider_ref}, not {event.provider_ref}."
-        )
-        if event.kind is EventKind.SUCCEEDED:
-            outcome += f" The donor was charged twice: refund {event.provider_ref}."
-        _claim(session, event, payment_id=payment.id, outcome=outcome, now=now)
-        return AppliedEvent(False, outcome, payment.id)
-    if event.provider_ref is not None and payment.provider_ref is None:
-        payment.provider_ref = event.provider_ref
-    change = rules.CHANGE_OF_EVENT[event.kind]
-    partial_refund = (
-        event.kind is EventKind.REFUNDED and event.details.get("refunded_in_full") == "no"
-    )
-    new = None if partial_refund else rules.next_state(payment.payment_state, change)
-    if partial_refund:
-        outcome = (
-            f"Recorded only: payment {payment.id} was refunded in part "
-            f"({_money(payment, event.amount or 0)}); the books change when it is refunded in "
-            "full."
-        )
-    elif new is None:
-        outcome = (
-            f"Ignored: payment {payment.id} is {payment.state}; {event.event_type} changes nothing."
-        )
-    else:
-        outcome = f"Payment {payment.id} {new.value}."
-    if not _claim(session, event, payment_id=payment.id, outcome=outcome, now=now):
-        return AppliedEvent(False, f"Event {event.event_id} was already applied.", payment.id)
-    if new is None:
-        session.flush()
-        return AppliedEvent(False, outcome, payment.id)
-    if event.kind is EventKind.SUCCEEDED:
-        if event.fee is None:
-            raise ProviderUnavailable(
-                f"Event {event.event_id} reports payment {payment.id} succeeded without its fee."
-            )
-        _settle(session, payment, fee=event.fee, now=now)
-    elif event.kind is EventKind.FAILED:
-        _fail(
-            session,
-            payment,
-            code=event.failure_code or "failed",
-            message=event.failure_message or "The payment was declined.",
-            now=now,
-        )
-    else:
-        _reverse(session, payment, change, why=_WHY[event.kind], now=now)
-    session.flush()
-    return AppliedEvent(True, outcome, payment.id)
 
 
 def project_slugs(session: Session, payments: Sequence[Payment]) -> dict[int, str]:
@@ -662,18 +444,6 @@ def project_slugs(session: Session, payments: Sequence[Payment]) -> dict[int, st
     if not ids:
         return {}
     return dict(session.execute(select(Project.id, Project.slug).where(Project.id.in_(ids))).all())
-
-
-def event_seen(session: Session, provider: str, event_id: str) -> bool:
-    """Whether a provider's event was applied already (a redelivery)."""
-    return (
-        session.scalar(
-            select(PaymentEvent.id).where(
-                PaymentEvent.provider == provider, PaymentEvent.event_id == event_id
-            )
-        )
-        is not None
-    )
 
 
 def commodity_of(payment: Payment) -> Commodity:
