@@ -47,6 +47,7 @@ def books_page(
     until: str | None = None,
     page: int = 1,
 ) -> HTMLResponse:
+    # Asked for only so that the caller is resolved: the layout shows who is signed in.
     del peer
     project = books.project_by_slug(session, slug)
     known = accounts.known_commodities(session)
