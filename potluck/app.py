@@ -16,6 +16,7 @@ from potluck.clock import Clock, SystemClock
 from potluck.config import Settings
 from potluck.db import Database
 from potluck.errors import ErrorBody, PotluckError
+from potluck.pledges.payments.registry import ProviderRegistry
 from potluck.idempotency import IdempotencyMiddleware
 from potluck.ledger import api as ledger_api
 from potluck.ledger import pages as ledger_pages
@@ -107,6 +108,8 @@ def create_app(
     app.state.settings = settings
     app.state.clock = clock or SystemClock()
     app.state.database = database or Database(settings.resolved_database_url)
+    # Built now so that bad payment settings stop the start, not the first request.
+    app.state.payment_providers = ProviderRegistry.from_settings()
 
     app.add_exception_handler(PotluckError, _on_potluck_error)
     app.add_exception_handler(RequestValidationError, _on_validation_error)

@@ -10,6 +10,7 @@ from potluck.config import Settings
 from potluck.db import Database
 from potluck.demo import fill
 from potluck.ledger.cli import app as ledger_cli
+from potluck.pledges.payments.cli import app as payments_cli
 from potluck.migrate import upgrade
 
 cli = typer.Typer(
@@ -18,6 +19,7 @@ cli = typer.Typer(
 db_cli = typer.Typer(help="The database: migrations.", no_args_is_help=True)
 cli.add_typer(db_cli, name="db")
 cli.add_typer(ledger_cli, name="ledger")
+cli.add_typer(payments_cli, name="payments")
 console = Console()
 
 
