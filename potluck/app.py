@@ -16,7 +16,6 @@ from potluck.clock import Clock, SystemClock
 from potluck.config import Settings
 from potluck.db import Database
 from potluck.errors import ErrorBody, PotluckError
-from potluck.pledges.payments.registry import ProviderRegistry
 from potluck.idempotency import IdempotencyMiddleware
 from potluck.ledger import api as ledger_api
 from potluck.ledger import pages as ledger_pages
@@ -26,6 +25,7 @@ from potluck.pledges import api as pledges_api
 from potluck.pledges import pages as pledges_pages
 from potluck.pledges.payments import api as payments_api
 from potluck.pledges.payments import pages as payments_pages
+from potluck.pledges.payments.registry import ProviderRegistry
 from potluck.projects import api as projects_api
 from potluck.projects import pages as projects_pages
 from potluck.web import csrf

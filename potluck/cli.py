@@ -10,8 +10,8 @@ from potluck.config import Settings
 from potluck.db import Database
 from potluck.demo import fill
 from potluck.ledger.cli import app as ledger_cli
-from potluck.pledges.payments.cli import app as payments_cli
 from potluck.migrate import upgrade
+from potluck.pledges.payments.cli import app as payments_cli
 
 cli = typer.Typer(
     help="Potluck: keep owner-less projects running, on open books.", no_args_is_help=True
