@@ -11,12 +11,11 @@ from potluck.clock import FrozenClock
 from potluck.db import Database
 from potluck.ledger.rules import TransferRequest
 from potluck.ledger.service import accounts, posting
-from tests.browser.conftest import browser, distinct_colours, live_server, page
 from tests.ledger.factories import make_books
 from tests.support.books import assert_books_verify
+from tests.support.browser import distinct_colours
 
 pytestmark = pytest.mark.browser
-__all__ = ["browser", "live_server", "page"]
 
 
 class TestBooksPage:

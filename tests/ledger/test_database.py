@@ -3,6 +3,8 @@ someone gets around it (a superuser who drops the triggers)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 
 import pytest
@@ -10,7 +12,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from potluck.clock import FrozenClock
-from potluck.db import Database, drop_append_only_ddl
+from potluck.db import Database, append_only_ddl, drop_append_only_ddl
 from potluck.ledger.rules import TransferRequest
 from potluck.ledger.service import posting
 from potluck.ledger.service.verify import verify_books
@@ -19,6 +21,8 @@ from tests.support.books import assert_books_verify
 
 NOW = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 REFUSED = (DBAPIError, IntegrityError)
+_ALL_TRANSFERS = "SELECT * FROM ledger_transfers ORDER BY chain_id, seq"
+_ALL_HOLDS = "SELECT transfer_id, debit_account_id, timeout_at FROM ledger_open_holds"
 
 
 @pytest.fixture
@@ -75,20 +79,26 @@ class TestTransferConstraints:
             ({"timeout_at": NOW}, "timeout_on_hold"),
             ({"id": "t1", "seq": 1}, "unique"),
             ({"seq": 1}, "unique"),
-            ({"kind": "void", "pending_id": "h1", "id": "v1"}, None),
         ],
     )
     def test_database_refuses_invalid_rows(
-        self, database: Database, ledger: Books, overrides: dict[str, object], why: str | None
+        self, database: Database, ledger: Books, overrides: dict[str, object], why: str
     ) -> None:
-        if why is None:
-            # A second end of the same hold, after a first one.
-            raw_insert(
-                database, id="v0", kind="void", pending_id="h1", seq=98, amount=300,
-                debit_account_id=ledger.funds.id, credit_account_id=ledger.world.id,
-            )  # fmt: skip
         with pytest.raises(REFUSED):
             raw_insert(database, **overrides)
+
+    def test_a_hold_cannot_end_twice(
+        self, database: Database, ledger: Books, clock: FrozenClock
+    ) -> None:
+        with database.transaction() as session:
+            posting.post_transfer(
+                session, TransferRequest("v0", "void", pending_id="h1"), now=clock.now()
+            )
+        with pytest.raises(REFUSED):
+            raw_insert(
+                database, id="v1", kind="void", pending_id="h1", amount=300,
+                debit_account_id=ledger.funds.id, credit_account_id=ledger.world.id,
+            )  # fmt: skip
 
     def test_accounts_must_share_the_commodity(self, database: Database, ledger: Books) -> None:
         with database.transaction() as session:
@@ -134,29 +144,56 @@ class TestNoNegativeInTheDatabase:
 
 
 class TestVerifyCatchesTampering:
-    def _tamper(self, database: Database, *statements: str) -> None:
+    @contextmanager
+    def _tampered(self, database: Database, *statements: str) -> Iterator[None]:
+        """Get around the triggers as a database superuser could, then put everything back,
+        so that the books verify again once the test has looked."""
         with database.transaction() as session:
+            transfers = [dict(r._mapping) for r in session.execute(text(_ALL_TRANSFERS))]
+            holds = [dict(r._mapping) for r in session.execute(text(_ALL_HOLDS))]
             for drop in drop_append_only_ddl(database.dialect, "ledger_transfers"):
                 session.execute(text(drop))
             for statement in statements:
                 session.execute(text(statement))
+        yield
+        with database.transaction() as session:
+            session.execute(text("DELETE FROM ledger_open_holds"))
+            session.execute(text("DELETE FROM ledger_transfers"))
+            columns = ", ".join(transfers[0])
+            values = ", ".join(f":{name}" for name in transfers[0])
+            for row in transfers:
+                session.execute(
+                    text(f"INSERT INTO ledger_transfers ({columns}) VALUES ({values})"),  # noqa: S608
+                    row,
+                )
+            for row in holds:
+                session.execute(
+                    text(
+                        "INSERT INTO ledger_open_holds (transfer_id, debit_account_id, timeout_at) "
+                        "VALUES (:transfer_id, :debit_account_id, :timeout_at)"
+                    ),
+                    row,
+                )
+            for statement in append_only_ddl(database.dialect, "ledger_transfers"):
+                session.execute(text(statement))
+        assert_books_verify(database)
 
     def test_an_edited_amount_breaks_the_chain_and_the_balance(
         self, database: Database, ledger: Books
     ) -> None:
-        self._tamper(database, "UPDATE ledger_transfers SET amount = 999 WHERE id = 't1'")
-        report = verify_books(database)
+        with self._tampered(database, "UPDATE ledger_transfers SET amount = 999 WHERE id = 't1'"):
+            report = verify_books(database)
         assert not report.ok
         assert {p.check for p in report.problems} >= {"chain", "balance"}
         assert any("t1" in p.ids for p in report.problems)
 
     def test_a_deleted_transfer_is_noticed(self, database: Database, ledger: Books) -> None:
-        self._tamper(
+        with self._tampered(
             database,
             "DELETE FROM ledger_open_holds WHERE transfer_id = 'h1'",
             "DELETE FROM ledger_transfers WHERE id = 'h1'",
-        )
-        report = verify_books(database)
+        ):
+            report = verify_books(database)
         assert any("removed or added" in p.message for p in report.problems)
 
     def test_a_clean_project_verifies_on_its_own(self, database: Database, ledger: Books) -> None:
