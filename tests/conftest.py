@@ -19,6 +19,9 @@ from potluck.db import Database
 from tests.support.databases import PostgresFactory, SqliteFactory
 from tests.support.postgres import Cluster, throwaway_cluster
 
+# The browser fixtures (Chromium, a live server) are shared by every capability's page tests.
+pytest_plugins = ["tests.support.browser"]
+
 settings.register_profile(
     "potluck", deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from potluck.db import Database
 from potluck.projects.models import ActivityEntry, Project
-from tests.browser.conftest import distinct_colours
+from tests.support.browser import distinct_colours
 
 pytestmark = pytest.mark.browser
 

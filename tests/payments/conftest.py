@@ -1,5 +1,4 @@
-"""Fixtures for payments: a fake Stripe server, providers pointed at it, an app using them,
-and the live server and Chromium that the browser tests use."""
+"""Fixtures for payments: a fake Stripe server, providers pointed at it, an app using them."""
 
 from __future__ import annotations
 
@@ -15,12 +14,8 @@ from potluck.db import Database
 from potluck.pledges.payments.deps import STATE_KEY
 from potluck.pledges.payments.registry import ProviderRegistry
 from potluck.pledges.payments.settings import PaymentSettings
-from tests.browser.conftest import browser, live_server, page
 from tests.support import fake_stripe
 from tests.support.fake_stripe import FakeStripe
-
-# Shared with tests/browser/: pytest finds fixtures by the names a conftest holds.
-__all__ = ["browser", "live_server", "page"]
 
 BANK_INSTRUCTIONS = "Pay to Potluck Commons, IBAN DE02 1203 0000 0000 2020 51."
 

@@ -8,10 +8,10 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from potluck.db import Database
-from tests.browser.conftest import distinct_colours
 from tests.payments.factories import funds, make_giving, start
 from tests.people.factories import DEFAULT_PASSWORD
 from tests.support.books import assert_books_verify
+from tests.support.browser import distinct_colours
 
 pytestmark = pytest.mark.browser
 

@@ -1,5 +1,4 @@
-"""Fixtures for the peers tests: a peer who exists, counting what was written, and the live
-server and Chromium that the page tests in a real browser use."""
+"""Fixtures for the peers tests: a peer who exists, and counting what was written."""
 
 from __future__ import annotations
 
@@ -10,11 +9,7 @@ from sqlalchemy import func, select
 
 from potluck.db import Base, Database
 from potluck.people.models import Peer
-from tests.browser.conftest import browser, live_server, page
 from tests.people.factories import make_peer
-
-# Shared with tests/browser/: pytest finds fixtures by the names a conftest holds.
-__all__ = ["browser", "live_server", "page"]
 
 CountRows = Callable[[type[Base]], int]
 

@@ -9,8 +9,8 @@ from playwright.sync_api import Page, expect
 
 from potluck.people import rules
 from potluck.people.models import Peer
-from tests.browser.conftest import distinct_colours
 from tests.people.factories import DEFAULT_PASSWORD
+from tests.support.browser import distinct_colours
 
 pytestmark = pytest.mark.browser
 

@@ -1,5 +1,5 @@
-"""Fixtures for the needs, pledges and payday tests: a census of what was written, a project
-with a steward, and the live server and Chromium that the browser tests use."""
+"""Fixtures for the needs, pledges and payday tests: a census of what was written and a
+project with a steward."""
 
 from __future__ import annotations
 
@@ -21,12 +21,8 @@ from potluck.pledges.models import (
     PledgeHold,
 )
 from potluck.projects.models import ActivityEntry, Project
-from tests.browser.conftest import browser, live_server, page
 from tests.people.factories import make_peer
 from tests.projects.factories import make_project
-
-# Shared with tests/browser/: pytest finds fixtures by the names a conftest holds.
-__all__ = ["browser", "live_server", "page"]
 
 Census = Callable[[], dict[str, int]]
 _TABLES = (Need, Pledge, PledgeHold, Transfer, ActivityEntry, Payday, PaydayCharge, PaydayPayment)

@@ -1,5 +1,4 @@
-"""Fixtures for the projects tests: peers who exist, a census of what was written, and the
-live server and Chromium that the browser tests use."""
+"""Fixtures for the projects tests: peers who exist and a census of what was written."""
 
 from __future__ import annotations
 
@@ -17,11 +16,7 @@ from potluck.projects.models import (
     Steward,
     StewardInvitation,
 )
-from tests.browser.conftest import browser, live_server, page
 from tests.people.factories import make_peer
-
-# Shared with tests/browser/: pytest finds fixtures by the names a conftest holds.
-__all__ = ["browser", "live_server", "page"]
 
 Census = Callable[[], dict[str, int]]
 _TABLES = (Project, ProjectLink, Steward, StewardInvitation, ActivityEntry)

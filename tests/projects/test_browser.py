@@ -9,9 +9,9 @@ from playwright.sync_api import Browser, Page, expect
 
 from potluck.db import Database
 from potluck.people.models import Peer
-from tests.browser.conftest import distinct_colours
 from tests.people.factories import DEFAULT_PASSWORD
 from tests.projects.factories import make_project
+from tests.support.browser import distinct_colours
 
 pytestmark = pytest.mark.browser
 

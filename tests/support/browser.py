@@ -1,4 +1,5 @@
-"""A live Potluck server on a free port and a real Chromium driven by Playwright."""
+"""Browser fixtures for every page test: a live Potluck server on a free port and a real
+Chromium driven by Playwright."""
 
 from __future__ import annotations
 
