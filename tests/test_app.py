@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 
+from potluck.web.markdown import headings_from, render_markdown
+
 
 class TestErrorShape:
     def test_unknown_api_path_is_a_named_404(self, client: TestClient) -> None:
@@ -40,3 +42,20 @@ class TestSecurityHeaders:
         response = client.get("/api/v1/openapi.json")
         assert response.headers["x-content-type-options"] == "nosniff"
         assert response.headers["x-frame-options"] == "DENY"
+
+
+class TestHeadingsFrom:
+    def test_a_title_in_markdown_does_not_become_a_second_h1(self) -> None:
+        html = headings_from(render_markdown("# Title\n\n## Part"), 3)
+        assert "<h3>Title</h3>" in html
+        assert "<h4>Part</h4>" in html
+        assert "<h1>" not in html
+
+    def test_never_goes_past_h6(self) -> None:
+        html = headings_from(render_markdown("# One\n\n###### Six"), 4)
+        assert "<h6>Six</h6>" in html
+
+    def test_scripts_in_markdown_are_not_rendered(self) -> None:
+        html = render_markdown("<script>alert(1)</script> [x](javascript:alert(1))")
+        assert "<script>" not in html
+        assert "javascript:" not in html

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import re
 from itertools import zip_longest
 from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from markupsafe import Markup
 from sqlalchemy.orm import Session
 
 from potluck import deps
@@ -17,7 +15,7 @@ from potluck.errors import Conflict, InvalidInput, NotFound, PotluckError
 from potluck.people.models import Peer
 from potluck.projects import rules, service
 from potluck.projects.models import Project
-from potluck.web.pages import redirect, render, templates
+from potluck.web.pages import redirect, render
 
 router = APIRouter(include_in_schema=False)
 
@@ -78,28 +76,6 @@ def _link_rows(links: list[tuple[str, str]]) -> list[tuple[str, str]]:
 
 def _submitted_links(labels: list[str] | None, urls: list[str] | None) -> list[tuple[str, str]]:
     return list(zip_longest(labels or [], urls or [], fillvalue=""))
-
-
-_HEADING_TAG = re.compile(r"<(/?)h([1-6])>")
-
-
-def headings_from(html: Markup, level: int) -> Markup:
-    """Shift the headings of rendered Markdown so that its highest one is ``level``.
-
-    A peer's ``# Title`` would otherwise be a second h1 in the middle of the page, which
-    breaks the outline that screen-reader users navigate by.
-    """
-    levels = [int(found.group(2)) for found in _HEADING_TAG.finditer(html)]
-    if not levels:
-        return html
-    shift = level - min(levels)
-    shifted = _HEADING_TAG.sub(
-        lambda found: f"<{found.group(1)}h{min(6, int(found.group(2)) + shift)}>", str(html)
-    )
-    return Markup(shifted)  # noqa: S704 - only sanitised heading tags were renamed
-
-
-templates.env.filters["headings_from"] = headings_from
 
 
 # Home and explore

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import nh3
 from markdown_it import MarkdownIt
 from markupsafe import Markup
@@ -50,3 +52,22 @@ def render_markdown(source: str) -> Markup:
         link_rel="nofollow noopener noreferrer",
     )
     return Markup(clean)  # noqa: S704 - sanitised by nh3 just above
+
+
+_HEADING_TAG = re.compile(r"<(/?)h([1-6])>")
+
+
+def headings_from(html: Markup, level: int) -> Markup:
+    """Shift the headings of rendered Markdown so that its highest one is ``level``.
+
+    A peer's ``# Title`` would otherwise be a second h1 in the middle of the page, which
+    breaks the outline that screen-reader users navigate by.
+    """
+    levels = [int(found.group(2)) for found in _HEADING_TAG.finditer(html)]
+    if not levels:
+        return html
+    shift = level - min(levels)
+    shifted = _HEADING_TAG.sub(
+        lambda found: f"<{found.group(1)}h{min(6, int(found.group(2)) + shift)}>", str(html)
+    )
+    return Markup(shifted)  # noqa: S704 - only sanitised heading tags were renamed

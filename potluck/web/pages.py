@@ -11,13 +11,14 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 
 from potluck.web import csrf
-from potluck.web.markdown import render_markdown
+from potluck.web.markdown import headings_from, render_markdown
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 STATIC_DIR = Path(__file__).parent / "static"
 
 templates = Jinja2Templates(directory=TEMPLATES_DIR)
 templates.env.filters["markdown"] = render_markdown
+templates.env.filters["headings_from"] = headings_from
 
 
 def _when(moment: datetime | None) -> str:
