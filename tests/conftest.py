@@ -16,6 +16,7 @@ from potluck.app import create_app
 from potluck.clock import FrozenClock
 from potluck.config import Settings
 from potluck.db import Database
+from tests.support.books import assert_books_verify
 from tests.support.databases import PostgresFactory, SqliteFactory
 from tests.support.postgres import Cluster, throwaway_cluster
 
@@ -59,6 +60,8 @@ def database(request: pytest.FixtureRequest) -> Iterator[Database]:
         factory = request.getfixturevalue("postgres_factory")
     with factory.database() as db:
         yield db
+        # Money is never lost, created or duplicated: whatever a test did, the books verify.
+        assert_books_verify(db)
 
 
 @pytest.fixture
