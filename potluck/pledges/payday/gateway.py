@@ -20,8 +20,13 @@ from potluck.db import Database
 from potluck.ledger.models import Account, Transfer
 from potluck.pledges.payments import methods
 from potluck.pledges.payments import rules as payment_rules
-from potluck.pledges.payments.base import PaymentLine, PaymentState, ProviderUnavailable
-from potluck.pledges.payments.models import Payment, PaymentLineRow
+from potluck.pledges.payments.base import (
+    PaymentLine,
+    PaymentState,
+    ProviderName,
+    ProviderUnavailable,
+)
+from potluck.pledges.payments.models import Payment, PaymentLineRow, PaymentMethod
 from potluck.pledges.payments.service import (
     FAILURES_BEFORE_PAUSE,
     ProviderRegistry,
@@ -39,7 +44,7 @@ __all__ = [
     "execute",
     "failures_in_a_row",
     "notice_paused",
-    "provider_for",
+    "providers_for",
     "received",
     "start",
     "states",
@@ -61,10 +66,28 @@ class Line:
     memo: str
 
 
-def provider_for(session: Session, donor_id: int, registry: ProviderRegistry) -> str:
-    """How the donor pays: the provider of their newest saved card the instance offers, or a
-    bank transfer."""
-    return methods.preferred_provider(session, donor_id, registry.card_names())
+def providers_for(
+    session: Session, donor_ids: Iterable[int], registry: ProviderRegistry
+) -> dict[int, str]:
+    """How each donor pays, as ``methods.preferred_provider`` decides it — the provider of
+    their newest saved card that the instance offers, or a bank transfer — for many donors in
+    one query, since a payday asks it of every donor."""
+    ids = sorted(set(donor_ids))
+    offered = registry.card_names()
+    chosen: dict[int, str] = {}
+    for start_at in range(0, len(ids), _CHUNK):
+        rows = session.execute(
+            select(PaymentMethod.peer_id, PaymentMethod.provider)
+            .where(
+                PaymentMethod.peer_id.in_(ids[start_at : start_at + _CHUNK]),
+                PaymentMethod.removed_at.is_(None),
+                PaymentMethod.provider.in_(offered),
+            )
+            .order_by(PaymentMethod.created_at.desc(), PaymentMethod.id.desc())
+        )
+        for peer_id, provider in rows:
+            chosen.setdefault(peer_id, provider)
+    return {donor_id: chosen.get(donor_id, ProviderName.MANUAL.value) for donor_id in ids}
 
 
 def start(

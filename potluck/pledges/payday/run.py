@@ -220,8 +220,11 @@ def _start_payments(runner: Runner, payday_id: int) -> None:
                     .limit(BATCH)
                 )
             )
+            providers = gateway.providers_for(
+                session, [row.donor_id for row in batch], runner.registry
+            )
             for row in batch:
-                provider = gateway.provider_for(session, row.donor_id, runner.registry)
+                provider = providers[row.donor_id]
                 payment_id, state = gateway.start(
                     session,
                     reference=row.reference,
