@@ -62,7 +62,7 @@ class StageClock:
 
     def begin(self, stage: str, total: int) -> None:
         self._close()
-        self._stage = stage.split(" ")[0] if stage.startswith("clear") else stage
+        self._stage = stage.split(" ", maxsplit=1)[0] if stage.startswith("clear") else stage
         self.counts[self._stage] = total
         self._began = time.perf_counter()
 
@@ -109,7 +109,8 @@ def _standing(pledges: list[rules.Pledge], peers: int, rng: random.Random) -> li
     is cancelled."""
     seen: set[tuple[int, int]] = set()
     kept = []
-    for pledge in sorted(pledges, key=lambda p: p.id):
+    for original in sorted(pledges, key=lambda p: p.id):
+        pledge = original
         one_off = isinstance(pledge, rules.Gift) and pledge.per is None
         if pledge.state is not rules.PledgeState.CANCELLED and not one_off:
             donor = pledge.donor_id
@@ -196,14 +197,14 @@ def _pledge_row(p: rules.Pledge) -> tuple[Any, ...]:
 def _hold(database: Database, needs: list[rules.Need], pledges: list[rules.Pledge]) -> int:
     """Hold every active all-or-nothing pledge whose goal is not decided before the period,
     as making the pledge would have."""
-    deadlines = {n.id: n.deadline for n in needs if n.deadline is not None}
+    deadlines: dict[int, datetime] = {n.id: n.deadline for n in needs if n.deadline is not None}
     projects = {n.id: n.project_id for n in needs}
     held = [
         p
         for p in pledges
         if isinstance(p, rules.AllOrNothing)
         and p.state is rules.PledgeState.ACTIVE
-        and (deadlines[p.need_id] or PERIOD.starts_at) >= PERIOD.starts_at
+        and deadlines[p.need_id] >= PERIOD.starts_at
     ]
     with database.transaction() as session:
         for project_id in sorted({projects[p.need_id] for p in held}):
@@ -219,7 +220,7 @@ def _hold(database: Database, needs: list[rules.Need], pledges: list[rules.Pledg
                 timeout_seconds=int(
                     (
                         hold_timeout(deadlines[p.need_id], PaydayCadence.MONTH) - HOLDS_AT
-                    ).total_seconds()  # type: ignore[arg-type]
+                    ).total_seconds()
                 ),
             )
             for p in held
@@ -267,7 +268,9 @@ def _pledged_accounts(
             Account.purpose == "pledged"
         )
     ):
-        found[owner, project_id if owner == "project" else peer_id] = account_id
+        owner_id = project_id if owner == "project" else peer_id
+        assert owner_id is not None
+        found[owner, owner_id] = account_id
     return found
 
 
@@ -311,12 +314,18 @@ def main() -> None:
     parser.add_argument("--verify", action="store_true", help="Verify the books afterwards.")
     parser.add_argument("--no-baseline", action="store_true")
     args = parser.parse_args()
-    print(f"cpu_count: {os.cpu_count()}  python: {platform.python_version()}  "
-          f"engine: {args.engine}  load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")  # fmt: skip
+    print(
+        f"cpu_count: {os.cpu_count()}  python: {platform.python_version()}  "
+        f"engine: {args.engine}  load average: {_load()}"
+    )
     baseline = None
     if not args.no_baseline:
-        small = argparse.Namespace(**{**vars(args), "pledges": args.pledges // 10,
-                                      "peers": args.peers // 10, "projects": args.projects // 10})  # fmt: skip
+        small = argparse.Namespace(**vars(args))
+        small.pledges, small.peers, small.projects = (
+            args.pledges // 10,
+            args.peers // 10,
+            args.projects // 10,
+        )
         baseline, small_stages, _, _ = measure(args.engine, small)
         print(f"baseline: a tenth of the instance ({small.pledges:,} pledges) in {baseline:.1f} s")
         _stages(small_stages)
@@ -332,7 +341,11 @@ def main() -> None:
         print(f"  ratio to the tenth ×10: {elapsed / (baseline * 10):.2f} (1.00 is linear)")
     met = elapsed <= GOAL_S
     print(f"  goal ≤ {GOAL_S:.0f} s on {args.engine}: {'GOAL MET' if met else 'GOAL MISSED'}")
-    print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    print(f"load average after: {_load()}")
+
+
+def _load() -> str:
+    return " ".join(f"{value:.2f}" for value in os.getloadavg())
 
 
 def _stages(stages: StageClock) -> None:
