@@ -268,9 +268,9 @@ def _pledged_accounts(
             Account.purpose == "pledged"
         )
     ):
-        owner_id = project_id if owner == "project" else peer_id
-        assert owner_id is not None
-        found[owner, owner_id] = account_id
+        whose = project_id if owner == "project" else peer_id
+        assert whose is not None
+        found[owner, whose] = account_id
     return found
 
 
