@@ -225,7 +225,11 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("pledges", schema=None) as batch_op:
         batch_op.create_index("ix_pledges_donor_id_state", ["donor_id", "state"], unique=False)
-        batch_op.create_index("ix_pledges_need_id_state", ["need_id", "state"], unique=False)
+        batch_op.create_index(
+            "ix_pledges_need_id_state_kind",
+            ["need_id", "state", "kind", "cap", "rate"],
+            unique=False,
+        )
         batch_op.create_index(
             "uq_pledges_standing",
             ["need_id", "donor_id"],
@@ -336,7 +340,7 @@ def downgrade() -> None:
                 "state IN ('active', 'paused') AND (kind <> 'gift' OR per IS NOT NULL)"
             ),
         )
-        batch_op.drop_index("ix_pledges_need_id_state")
+        batch_op.drop_index("ix_pledges_need_id_state_kind")
         batch_op.drop_index("ix_pledges_donor_id_state")
 
     op.drop_table("pledges")

@@ -117,7 +117,9 @@ class Pledge(Base):
             name="share_terms",
         ),
         CheckConstraint("revision >= 1", name="revision_positive"),
-        Index("ix_pledges_need_id_state", "need_id", "state"),
+        # Covers what a preview reads of a need's pledges (every cap, every rate), so that it
+        # never visits the table for them.
+        Index("ix_pledges_need_id_state_kind", "need_id", "state", "kind", "cap", "rate"),
         # One standing pledge per donor and need, so that changing one's mind is an edit;
         # one-off gifts may be given again and again.
         Index(

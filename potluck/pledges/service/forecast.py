@@ -138,7 +138,7 @@ def share_caps(session: Session, need: Need, *, excluding: int | None = None) ->
     )
     if excluding is not None:
         statement = statement.where(Pledge.id != excluding)
-    return [cap for cap in session.scalars(statement) if cap is not None]
+    return [cap for (cap,) in loading.raw_rows(session, statement)]
 
 
 def crowdmatch_terms(
@@ -150,11 +150,7 @@ def crowdmatch_terms(
     )
     if excluding is not None:
         statement = statement.where(Pledge.id != excluding)
-    return [
-        (rate, limit)
-        for rate, limit in session.execute(statement)
-        if rate is not None and limit is not None
-    ]
+    return [(rate, limit) for rate, limit in loading.raw_rows(session, statement)]
 
 
 @dataclass(frozen=True, slots=True)

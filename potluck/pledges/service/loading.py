@@ -130,16 +130,17 @@ def pledges_of(session: Session, need_ids: Collection[int]) -> list[rules.Pledge
     return found
 
 
-def stream_pledges(session: Session, statement: Select[*tuple[Any, ...]]) -> Iterator[rules.Pledge]:
-    """Run ``statement`` (selecting :data:`PLEDGE_COLUMNS`) and yield the rules' pledges.
+def raw_rows(session: Session, statement: Select[*tuple[Any, ...]]) -> Iterator[tuple[Any, ...]]:
+    """Run ``statement`` and yield its rows as plain tuples, straight from the driver.
 
-    On SQLite the timestamps come back as text and are parsed here, many times faster than
-    through the column type; PostgreSQL's driver returns them ready.
+    Paydays and previews read thousands of rows at a time, and SQLAlchemy's per-row result
+    processing would cost more than the database does. Values come as the driver gives them:
+    on SQLite, timestamps are text.
     """
     connection = session.connection()
     if connection.dialect.name != "sqlite":
         for row in connection.execute(statement):
-            yield _pledge(tuple(row))
+            yield tuple(row)
         return
     compiled = statement.compile(
         dialect=connection.dialect, compile_kwargs={"render_postcompile": True}
@@ -148,19 +149,29 @@ def stream_pledges(session: Session, statement: Select[*tuple[Any, ...]]) -> Ite
     cursor: Any = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
     try:
         cursor.execute(str(compiled), parameters)
-        times: dict[str, datetime] = {}
         while True:
             rows = cursor.fetchmany(_FETCH)
             if not rows:
                 break
-            for row in rows:
-                text = row[10]
-                created = times.get(text)
-                if created is None:
-                    created = times[text] = datetime.fromisoformat(text).replace(tzinfo=UTC)
-                yield _pledge((*row[:10], created))
+            yield from rows
     finally:
         cursor.close()
+
+
+def stream_pledges(session: Session, statement: Select[*tuple[Any, ...]]) -> Iterator[rules.Pledge]:
+    """Run ``statement`` (selecting :data:`PLEDGE_COLUMNS`) and yield the rules' pledges.
+
+    SQLite's timestamps arrive as text and are parsed here, each distinct one once.
+    """
+    times: dict[str, datetime] = {}
+    for row in raw_rows(session, statement):
+        created = row[10]
+        if isinstance(created, str):
+            parsed = times.get(created)
+            if parsed is None:
+                parsed = times[created] = datetime.fromisoformat(created).replace(tzinfo=UTC)
+            created = parsed
+        yield _pledge((*row[:10], created))
 
 
 def needs_by_id(session: Session, need_ids: Collection[int]) -> Mapping[int, Need]:
