@@ -421,7 +421,8 @@ def end_pledges_of_need(session: Session, need: Need, *, reason: str, now: datet
 
 
 def pause_after_failures(session: Session, donor_id: int, *, failures: int, now: datetime) -> int:
-    """Pause every active pledge of a donor whose payments keep failing; returns how many."""
+    """Pause every active pledge of a donor whose payments keep failing; returns how many.
+    Each paused pledge says why on the donor's giving page."""
     active = list(
         session.scalars(select(Pledge).where(Pledge.donor_id == donor_id, Pledge.state == ACTIVE))
     )
@@ -431,15 +432,6 @@ def pause_after_failures(session: Session, donor_id: int, *, failures: int, now:
     )
     for pledge in active:
         _set_state(session, pledge, PAUSED, reason=reason, now=now)
-    if active:
-        notify(
-            session,
-            donor_id,
-            key=f"donor:{donor_id}:paused-after-failures:{now:%Y%m%d%H%M%S}",
-            message=f"Your last {failures} payments failed, so your {len(active)} pledge(s) "
-            "are paused. Check your payment method, then resume them.",
-            now=now,
-        )
     return len(active)
 
 
