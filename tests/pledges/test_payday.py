@@ -17,7 +17,7 @@ from potluck.db import Database
 from potluck.ledger.models import Account
 from potluck.pledges.models import PaydayCharge, PaydayPayment, Pledge, PledgeHold
 from potluck.pledges.payday import run
-from potluck.pledges.payday.lease import Lease, LeaseLost, PaydayBusy
+from potluck.pledges.payday.lease import TTL, Lease, LeaseLost, PaydayBusy
 from potluck.pledges.payments.models import Payment, PaymentNotice
 from potluck.pledges.payments.service import confirm_manual_payment
 from potluck.pledges.service import paydays
@@ -385,7 +385,7 @@ class TestLease:
         first.holder = "elsewhere:1:a"
         assert first.acquire()
         assert not second.acquire()
-        clock.advance(timedelta(minutes=3))
+        clock.advance(TTL + timedelta(seconds=1))
         assert second.acquire()
         with pytest.raises(LeaseLost), database.transaction() as session:
             first.renew(session)

@@ -27,7 +27,7 @@ from potluck.ledger.service.accounts import insert_ignoring_conflict
 from potluck.pledges.models import PaydayLease
 
 PAYDAY = "payday"
-TTL = timedelta(minutes=2)
+TTL = timedelta(minutes=10)
 _NEVER = "nobody"
 
 LEASES: Table = PaydayLease.__table__  # type: ignore[assignment]
@@ -112,6 +112,11 @@ class Lease:
             raise LeaseLost(
                 "Another runner took over the payday; this one stopped without writing more."
             )
+
+    def refresh(self) -> None:
+        """Renew the lease in a transaction of its own, before a long read."""
+        with self.database.transaction() as session:
+            self.renew(session)
 
     def release(self) -> None:
         with self.database.transaction() as session:

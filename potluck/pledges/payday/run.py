@@ -148,7 +148,11 @@ def due(session: Session, now: datetime, settings: PledgeSettings) -> Period | N
 def _clear_due(runner: Runner) -> int | None:
     """Stage 1: plan the due period from one consistent read, then store it at once."""
     now = runner.clock.now()
+    runner.lease.refresh()
     with runner.database.transaction(write=False) as reading:
+        if reading.get_bind().dialect.name == "postgresql":
+            # Every query of the plan reads the same snapshot, as SQLite's reads always do.
+            reading.connection(execution_options={"isolation_level": "REPEATABLE READ"})
         period = due(reading, now, runner.settings)
         if period is None:
             return None
@@ -170,6 +174,7 @@ def _finish(runner: Runner, payday_id: int) -> PaydayOutcome:
         ("done", _self_check),
     ):
         if STAGES.index(_stage(runner.database, payday_id)) < STAGES.index(stage):
+            runner.lease.refresh()
             step(runner, payday_id)
     with runner.database.transaction(write=False) as session:
         payday = session.get(Payday, payday_id)
