@@ -199,8 +199,10 @@ def status(limit: Annotated[int, typer.Option(help="How many paydays to list.")]
 
 @app.command()
 def schedule() -> None:
-    """Run each payday when its period ends, until stopped (Ctrl-C). ``potluck serve`` does
-    the same in the background."""
+    """Run each payday when its period ends, until stopped with Ctrl-C.
+
+    The server does the same in the background unless POTLUCK_PAYDAY_SCHEDULE is off.
+    """
     settings = PledgeSettings()
     database = _database()
     scheduler = PaydayScheduler(
