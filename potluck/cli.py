@@ -11,6 +11,7 @@ from potluck.db import Database
 from potluck.demo import fill
 from potluck.ledger.cli import app as ledger_cli
 from potluck.migrate import upgrade
+from potluck.pledges.cli import app as payday_cli
 from potluck.pledges.payments.cli import app as payments_cli
 
 cli = typer.Typer(
@@ -20,6 +21,7 @@ db_cli = typer.Typer(help="The database: migrations.", no_args_is_help=True)
 cli.add_typer(db_cli, name="db")
 cli.add_typer(ledger_cli, name="ledger")
 cli.add_typer(payments_cli, name="payments")
+cli.add_typer(payday_cli, name="payday")
 console = Console()
 
 

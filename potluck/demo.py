@@ -15,13 +15,16 @@ from sqlalchemy.orm import Session
 from potluck.db import Database
 from potluck.people import service as people
 from potluck.people.models import Peer
+from potluck.pledges.demo import fill_pledges
 from potluck.projects import service as projects
 from potluck.projects.models import Project
 
 DEMO_PASSWORD = "potluck-demo-password"  # noqa: S105 - published in the README on purpose
 DEMO_DOMAIN = "demo.potluck.example"
-# Demo history is laid out backwards from a fixed day, so two runs write the same rows.
-DEMO_START = datetime(2026, 9, 1, 10, 0, tzinfo=UTC)
+# Demo history is laid out from a fixed day, so two runs write the same rows. Needs and
+# pledges start once every project exists, early enough for a few paydays of history.
+DEMO_START = datetime(2026, 6, 1, 10, 0, tzinfo=UTC)
+PLEDGES_START = DEMO_START + timedelta(days=40)
 
 
 @dataclass(frozen=True)
@@ -187,6 +190,7 @@ def fill(database: Database) -> list[str]:
             started = DEMO_START + timedelta(days=10 + 7 * index)
             if _ensure_project(session, demo_project, peers, now=started):
                 report.append(f"project {demo_project.name} at /projects/{demo_project.slug}")
+    report.extend(fill_pledges(database, PLEDGES_START))
     if report:
         report.insert(0, "Demo data added:")
         report.append(f"Every demo peer signs in with the password '{DEMO_PASSWORD}'.")
