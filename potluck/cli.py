@@ -13,6 +13,7 @@ from potluck.ledger.cli import app as ledger_cli
 from potluck.migrate import upgrade
 from potluck.pledges.cli import app as payday_cli
 from potluck.pledges.payments.cli import app as payments_cli
+from potluck.pledges.scheduler import start_payday_scheduler
 
 cli = typer.Typer(
     help="Potluck: keep owner-less projects running, on open books.", no_args_is_help=True
@@ -39,7 +40,7 @@ def serve(
     port: int = typer.Option(8000, help="Port to listen on."),
     workers: int = typer.Option(1, help="Worker processes (use PostgreSQL for more than one)."),
 ) -> None:
-    """Run the migrations, then serve the site and the API."""
+    """Run the migrations, then serve the site and the API, and each payday when it is due."""
     settings = Settings()
     upgrade(settings.resolved_database_url)
     # Generate (or load) the development secret before workers start, so they share it.
@@ -47,14 +48,21 @@ def serve(
     console.print(
         f"[bold]Potluck[/] at http://{host}:{port} on {_safe(settings.resolved_database_url)}"
     )
-    uvicorn.run(
-        "potluck.app:create_app",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        proxy_headers=True,
-    )
+    # Paydays run in this process beside the site; a lease in the database lets only one of
+    # several servers on one PostgreSQL run each payday.
+    scheduler = start_payday_scheduler(settings)
+    try:
+        uvicorn.run(
+            "potluck.app:create_app",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            proxy_headers=True,
+        )
+    finally:
+        if scheduler is not None:
+            scheduler.stop()
 
 
 @cli.command()
