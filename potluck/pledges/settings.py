@@ -40,6 +40,12 @@ class PledgeSettings(BaseSettings):
             "means 'simulated' in development and 'manual' in production."
         ),
     )
+    payday_senders: int = Field(
+        default=4,
+        ge=1,
+        le=64,
+        description="How many payments a payday sends to their providers at the same time.",
+    )
     payment_failures_before_pause: int = Field(
         default=3,
         ge=1,
