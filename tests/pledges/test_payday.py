@@ -7,6 +7,8 @@ from __future__ import annotations
 import socket
 import subprocess
 import sys
+import threading
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -18,8 +20,11 @@ from potluck.ledger.models import Account
 from potluck.pledges.models import PaydayCharge, PaydayPayment, Pledge, PledgeHold
 from potluck.pledges.payday import run
 from potluck.pledges.payday.lease import TTL, Lease, LeaseLost, PaydayBusy
+from potluck.pledges.payments.base import ChargeOutcome, ChargeRequest
 from potluck.pledges.payments.models import Payment, PaymentNotice
+from potluck.pledges.payments.registry import ProviderRegistry
 from potluck.pledges.payments.service import confirm_manual_payment
+from potluck.pledges.payments.simulated import SimulatedProvider
 from potluck.pledges.service import paydays
 from tests.people.factories import DEFAULT_NOW, make_peer
 from tests.pledges.conftest import Census, Commons
@@ -237,6 +242,48 @@ class TestPayments:
         with database.transaction(write=False) as session:
             states = pairs(session.execute(select(PaydayPayment.payday_id, PaydayPayment.state)))
         assert states[january.payday_id] == "succeeded"
+        assert_books_verify(database)
+
+
+class SlowProcessor(SimulatedProvider):
+    """The simulated card processor with a network's delay, counting calls in flight."""
+
+    def __init__(self) -> None:
+        self.in_flight = 0
+        self.most = 0
+        self.lock = threading.Lock()
+
+    def charge(self, request: ChargeRequest) -> ChargeOutcome:
+        with self.lock:
+            self.in_flight += 1
+            self.most = max(self.most, self.in_flight)
+        time.sleep(0.2)
+        with self.lock:
+            self.in_flight -= 1
+        return super().charge(request)
+
+
+class TestSending:
+    def test_several_payments_are_in_flight_at_once(
+        self, database: Database, clock: FrozenClock, commons: Commons
+    ) -> None:
+        with database.transaction() as session:
+            need = stored_need(session, commons.project)
+            for _ in range(6):
+                donor = make_peer(session)
+                save_card(session, donor)
+                stored_pledge(session, need, donor=donor, amount=500)
+        processor = SlowProcessor()
+        clock.set(datetime(2026, 2, 1, 0, 5, tzinfo=UTC))
+        (outcome,) = run.run_due_paydays(
+            database,
+            clock=clock,
+            settings=settings(payday_senders=3),
+            registry=ProviderRegistry([processor]),
+        )
+        assert outcome.check_ok
+        assert processor.most == 3
+        assert len(paid_by_donor(database)) == 6
         assert_books_verify(database)
 
 
