@@ -140,7 +140,7 @@ def run(engine: str, runs: int, batches: int) -> None:
             f"  Even per CPU-second ({cpu_median:,.0f}) this is short: per transfer, the "
             "database checks seven constraints and three foreign keys and updates five "
             "indexes, and Python plans, hashes and binds each row; "
-            + "the wall clock is further slowed by the machine's load."
+            "the wall clock is further slowed by the machine's load."
         )
 
 
