@@ -50,7 +50,6 @@ from potluck.pledges.settings import PledgeSettings
 STAGES = ("cleared", "staged", "executed", "settled", "done")
 BATCH = 500
 """Payments started, or outcomes recorded, per transaction."""
-UNSETTLED = ("planned", "awaiting", "processing")
 
 
 class Progress(Protocol):

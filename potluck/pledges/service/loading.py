@@ -6,7 +6,7 @@ cursor and become the rules' dataclasses directly, with no ORM object on the way
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator, Mapping
+from collections.abc import Collection, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -172,11 +172,3 @@ def stream_pledges(session: Session, statement: Select[*tuple[Any, ...]]) -> Ite
                 parsed = times[created] = datetime.fromisoformat(created).replace(tzinfo=UTC)
             created = parsed
         yield _pledge((*row[:10], created))
-
-
-def needs_by_id(session: Session, need_ids: Collection[int]) -> Mapping[int, Need]:
-    if not need_ids:
-        return {}
-    return {
-        need.id: need for need in session.scalars(select(Need).where(Need.id.in_(sorted(need_ids))))
-    }

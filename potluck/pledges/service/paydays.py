@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from potluck.errors import NotFound
@@ -50,10 +50,6 @@ def uncovered_needs(session: Session, payday: Payday, *, limit: int = 50) -> lis
         .limit(limit)
     ).all()
     return [NeedResult(need, project, coverage) for need, project, coverage in rows]
-
-
-def count_paydays(session: Session) -> int:
-    return int(session.scalar(select(func.count()).select_from(Payday)) or 0)
 
 
 @dataclass(frozen=True)
