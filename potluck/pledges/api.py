@@ -430,9 +430,15 @@ def list_paydays(
 @router.get(
     "/paydays/preview",
     summary="What the next payday would decide if it ran now (nothing is written)",
+    description="Clears the whole instance, so it takes a signed-in peer.",
+    responses=errors.responses(errors.NotSignedIn),
 )
 def preview_payday(
-    session: deps.SessionDep, clock: deps.ClockDep, settings: SettingsDep
+    session: deps.SessionDep,
+    *,
+    clock: deps.ClockDep,
+    settings: SettingsDep,
+    _peer: deps.CurrentPeer,
 ) -> schemas.PaydayPreviewOut:
     result = paydays.preview_payday(session, now=clock.now(), settings=settings)
     return schemas.PaydayPreviewOut(

@@ -356,10 +356,13 @@ class TestPaydays:
             goal = stored_goal(session, commons.project, deadline=datetime(2026, 1, 25, tzinfo=UTC))
             stored_pledge(session, goal, donor=commons.ana, kind="all-or-nothing", amount=100)
         # Before the first payday, the one that runs clears the period that ended last.
-        early = client.get("/api/v1/paydays/preview").json()
+        assert client.get("/api/v1/paydays/preview").status_code == 401
+        with database.transaction() as session:
+            reader = bearer(make_token(session, commons.ana, scope="read"))
+        early = client.get("/api/v1/paydays/preview", headers=reader).json()
         assert (early["due"], early["period"]["start"]) == (True, "2025-12-01")
         clock.set(datetime(2026, 2, 1, 0, 5, tzinfo=UTC))
-        due = client.get("/api/v1/paydays/preview").json()
+        due = client.get("/api/v1/paydays/preview", headers=reader).json()
         assert (due["period"]["start"], due["summary"]["currencies"]["EUR"]["charged"]) == (
             "2026-01-01",
             900,
