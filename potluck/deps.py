@@ -25,20 +25,21 @@ from potluck.web import csrf
 SESSION_COOKIE = "potluck_session"
 READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # Writing "last used" on every request would make reads write; once a minute is enough.
+# Dependencies that do no I/O are async: a sync one costs a thread hop on every request.
 TOKEN_TOUCH_INTERVAL = timedelta(minutes=1)
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_clock(request: Request) -> Clock:
+async def get_clock(request: Request) -> Clock:
     clock: Clock = request.app.state.clock
     return clock
 
 
-def get_database(request: Request) -> Database:
+async def get_database(request: Request) -> Database:
     database: Database = request.app.state.database
     return database
 
@@ -123,11 +124,11 @@ def get_caller(
 CallerDep = Annotated[Caller, Depends(get_caller)]
 
 
-def get_optional_peer(caller: CallerDep) -> Peer | None:
+async def get_optional_peer(caller: CallerDep) -> Peer | None:
     return caller.peer
 
 
-def get_current_peer(caller: CallerDep) -> Peer:
+async def get_current_peer(caller: CallerDep) -> Peer:
     if caller.peer is None:
         raise NotSignedIn("Sign in first.")
     return caller.peer
@@ -137,7 +138,7 @@ OptionalPeer = Annotated[Peer | None, Depends(get_optional_peer)]
 CurrentPeer = Annotated[Peer, Depends(get_current_peer)]
 
 
-def get_api_writer(request: Request, caller: CallerDep, settings: SettingsDep) -> Peer:
+async def get_api_writer(request: Request, caller: CallerDep, settings: SettingsDep) -> Peer:
     """The peer making a changing API call: a read-write token, or a browser session that
     proves itself with the CSRF header."""
     if caller.peer is None:
