@@ -17,9 +17,12 @@ class TestFillPledges:
     def test_needs_and_pledges_of_every_kind_and_paydays_that_check(
         self, database: Database
     ) -> None:
-        fill(database)
-        report = fill_pledges(database, DEMO_START)
-        assert report[0].startswith("need “Tile server hosting” of Open River Tiles")
+        # The instance's demo fills needs and pledges too, once its projects exist.
+        report = fill(database)
+        assert any(
+            line.startswith("need “Tile server hosting” of Open River Tiles") for line in report
+        )
+        assert fill_pledges(database, DEMO_START) == []
         with database.transaction(write=False) as session:
             assert session.scalar(select(func.count()).select_from(Need)) == len(NEEDS)
             kinds = set(session.scalars(select(Pledge.kind)))
