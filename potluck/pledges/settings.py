@@ -33,13 +33,6 @@ class PledgeSettings(BaseSettings):
     payday_check_seconds: int = Field(
         default=300, ge=5, description="How often the scheduled run looks for a payday due."
     )
-    payment_provider: str = Field(
-        default="",
-        description=(
-            "The provider a donor's payment goes through when they have chosen none; empty "
-            "means 'simulated' in development and 'manual' in production."
-        ),
-    )
     payday_senders: int = Field(
         default=4,
         ge=1,
