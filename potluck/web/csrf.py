@@ -22,12 +22,16 @@ def _token_for(cookie: str, secret_key: str) -> str:
     return hmac.new(secret_key.encode(), cookie.encode(), hashlib.sha256).hexdigest()
 
 
+# Where a new cookie waits in the request's state for the response middleware to set it.
+NEW_COOKIE_STATE = "new_csrf_cookie"
+
+
 def cookie_value(request: Request) -> str:
     """The request's CSRF cookie, or a new one that the response middleware will set."""
-    value = request.cookies.get(COOKIE) or getattr(request.state, "new_csrf_cookie", None)
+    value = request.cookies.get(COOKIE) or getattr(request.state, NEW_COOKIE_STATE, None)
     if value is None:
         value = secrets.token_urlsafe(24)
-        request.state.new_csrf_cookie = value
+        setattr(request.state, NEW_COOKIE_STATE, value)
     return value
 
 
@@ -42,7 +46,8 @@ def is_valid(request: Request, submitted: str | None, secret_key: str) -> bool:
     return hmac.compare_digest(_token_for(cookie, secret_key), submitted)
 
 
-def set_cookie_if_new(request: Request, response: Response, *, secure: bool) -> None:
-    value = getattr(request.state, "new_csrf_cookie", None)
-    if value is not None:
-        response.set_cookie(COOKIE, value, httponly=True, samesite="lax", secure=secure)
+def cookie_header(value: str, secure: bool) -> str:
+    """The Set-Cookie header value for a new CSRF cookie."""
+    response = Response()
+    response.set_cookie(COOKIE, value, httponly=True, samesite="lax", secure=secure)
+    return response.headers["set-cookie"]
