@@ -7,12 +7,14 @@ and what the books received for a set of payments is read back for the self-chec
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import TextClause, func, select, text
 from sqlalchemy.orm import Session
 
 from potluck.clock import Clock
@@ -55,6 +57,7 @@ FAILED = PaymentState.FAILED.value
 FINAL = frozenset(state.value for state in payment_rules.FINAL_STATES)
 """States a payment never leaves by being sent again."""
 _CHUNK = 900
+_MANY = 20_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,27 +154,39 @@ def failures_in_a_row(session: Session, donor_id: int, currency: str) -> int:
     return consecutive_failures(session, donor_id, currency=currency)
 
 
+def _one_of(session: Session, column: str, values: list[Any]) -> TextClause:
+    """``column`` is one of ``values``, as one bound parameter: the self-check names a million
+    transfers, and a placeholder each would cost more than the lookups."""
+    if session.get_bind().dialect.name == "postgresql":
+        return text(f"{column} = ANY(:values)").bindparams(values=values)
+    # The column names are this module's own constants; only the values are bound.
+    return text(f"{column} IN (SELECT value FROM json_each(:values))").bindparams(  # noqa: S608
+        values=json.dumps(values)
+    )
+
+
 def received(session: Session, payment_ids: Iterable[int]) -> dict[tuple[int, str], int]:
     """What the books say ``payment_ids`` brought in: ``(project id, currency) → amount``,
     summed over the receipt transfers into the projects' funds (before fees, as charged)."""
     ids = sorted(set(payment_ids))
     transfer_ids: list[str] = []
-    for start_at in range(0, len(ids), _CHUNK):
+    for start_at in range(0, len(ids), _MANY):
         rows = session.execute(
             select(PaymentLineRow.payment_id, PaymentLineRow.position).where(
-                PaymentLineRow.payment_id.in_(ids[start_at : start_at + _CHUNK])
+                _one_of(session, "payment_lines.payment_id", ids[start_at : start_at + _MANY])
             )
         )
         transfer_ids.extend(
             payment_rules.receipt_transfer_id(payment_id, position) for payment_id, position in rows
         )
     totals: dict[tuple[int, str], int] = defaultdict(int)
-    for start_at in range(0, len(transfer_ids), _CHUNK):
-        received_rows = session.execute(
-            select(Account.project_id, Transfer.commodity, Transfer.amount)
+    for start_at in range(0, len(transfer_ids), _MANY):
+        chunk = transfer_ids[start_at : start_at + _MANY]
+        for project_id, commodity, amount in session.execute(
+            select(Account.project_id, Transfer.commodity, func.sum(Transfer.amount))
             .join(Account, Account.id == Transfer.credit_account_id)
-            .where(Transfer.id.in_(transfer_ids[start_at : start_at + _CHUNK]))
-        )
-        for project_id, commodity, amount in received_rows:
+            .where(_one_of(session, "ledger_transfers.id", chunk))
+            .group_by(Account.project_id, Transfer.commodity)
+        ):
             totals[int(project_id or 0), str(commodity)] += int(amount)
     return dict(totals)
