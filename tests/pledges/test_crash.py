@@ -40,7 +40,8 @@ def payday_command(database: Database) -> subprocess.Popen[bytes]:
         "PYTHONPATH": str(ROOT),
     }
     return subprocess.Popen(
-        [sys.executable, "-m", "potluck.pledges.cli"],
+        # The ``potluck`` command's own entry point, whether or not its script is installed.
+        [sys.executable, "-c", "from potluck.cli import main; main()", "payday"],
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,
