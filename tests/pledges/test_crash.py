@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 
 from potluck.db import Database
 from potluck.ledger.models import Transfer
-from potluck.pledges.models import PaydayCharge, PaydayLease, PaydayPayment, PledgeHold
+from potluck.pledges.models import Payday, PaydayCharge, PaydayLease, PaydayPayment, PledgeHold
 from potluck.pledges.payments.models import Payment, PaymentLineRow
 from potluck.pledges.payments.rules import fee_transfer_id, receipt_transfer_id
 from potluck.pledges.service import holds
@@ -25,7 +25,7 @@ from tests.pledges.paydays import expected_clearing, payday_stages, settings, st
 from tests.support.books import assert_books_verify
 
 # Kills per database; each run resumes where the killed one stopped.
-KILLS = int(os.environ.get("POTLUCK_CRASH_KILLS", "5"))
+KILLS = int(os.environ.get("POTLUCK_CRASH_KILLS", "8"))
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -49,42 +49,57 @@ def payday_command(database: Database) -> subprocess.Popen[bytes]:
     )
 
 
-def lease_taken_by(database: Database, process: subprocess.Popen[bytes], *, within: float) -> bool:
-    """Wait until ``process`` holds the payday lease, which it takes once Python has started
-    and before its first write; False if it ended or took too long."""
-    deadline = time.monotonic() + within
-    mark = f":{process.pid}:"
-    while time.monotonic() < deadline and process.poll() is None:
-        with database.transaction(write=False) as session:
-            holder = session.scalar(select(PaydayLease.holder))
-        if holder is not None and mark in holder:
-            return True
-        time.sleep(0.01)
-    return False
+# How far a payday has got, as the database shows it to another process: the lease taken, the
+# charges stored, payments started, sent, and the stages after.
+MILESTONES = ("lease", "cleared", "staged", "sending", "executed", "settled", "done")
+
+
+def milestone(database: Database, process: subprocess.Popen[bytes]) -> int:
+    """The furthest milestone the payday has reached (an index into :data:`MILESTONES`), or -1
+    while ``process`` has not taken the lease yet."""
+    with database.transaction(write=False) as session:
+        holder = session.scalar(select(PaydayLease.holder))
+        stage = session.scalar(select(Payday.stage))
+        sent = session.scalar(
+            select(func.count())
+            .select_from(PaydayPayment)
+            .where(PaydayPayment.state.not_in(("planned", "awaiting")))
+        )
+    if stage is None:
+        return 0 if holder is not None and f":{process.pid}:" in holder else -1
+    if stage == "staged" and sent:
+        return MILESTONES.index("sending")
+    return MILESTONES.index(stage)
 
 
 def kill_at_random_points(database: Database, rng: random.Random) -> list[str]:
-    """Start the payday and SIGKILL it a random while after it took the lease, again and
-    again; returns the stage each killed run had reached."""
+    """Start the payday and SIGKILL it at a random point, again and again; returns where each
+    killed run was. Each kill aims at a milestone drawn from where the payday stands to two
+    steps past it, then lets it run a few random milliseconds more, so the kills walk through
+    every stage whatever the machine's speed."""
     reached: list[str] = []
-    work = 1.5
     for _ in range(KILLS):
+        with database.transaction(write=False) as session:
+            stage = session.scalar(select(Payday.stage))
+        if stage == "done":
+            break
         process = payday_command(database)
         try:
-            if not lease_taken_by(database, process, within=60):
-                process.wait(timeout=300)
-                assert process.returncode == 0, "the payday failed before taking the lease"
+            start = MILESTONES.index(stage) if stage else 0
+            # A step or two past where it stands, so that the kills walk through every stage.
+            target = rng.randint(start, min(start + 2, MILESTONES.index("settled")))
+            deadline = time.monotonic() + 120
+            while process.poll() is None and time.monotonic() < deadline:
+                if milestone(database, process) >= target:
+                    break
+                time.sleep(0.005)
+            time.sleep(rng.uniform(0, 0.05))
+            if process.poll() is not None:
+                assert process.returncode == 0, "the payday failed"
                 break
-            try:
-                process.wait(timeout=rng.uniform(0, work))
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-                stages = payday_stages(database)
-                reached.append(stages[0][1] if stages else "nothing")
-                continue
-            assert process.returncode == 0, "the payday failed"
-            break
+            process.kill()
+            process.wait()
+            reached.append(MILESTONES[max(0, milestone(database, process))])
         finally:
             if process.stderr is not None:
                 process.stderr.close()
