@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -414,7 +413,7 @@ class TestBooksChecker:
             "created_at": victim.created_at + timedelta(seconds=1),
         }
         tampered = [
-            dataclasses.replace(r, **{field: altered[field]}) if r is victim else r for r in rows
+            r._replace(**{field: altered[field]}) if r is victim else r for r in rows
         ]
         report = books.check(tampered)
         assert not report.ok
@@ -445,7 +444,7 @@ class TestBooksChecker:
         books.post(TransferRequest("h1", "hold", FUNDS, WORLD, 400))
         books.post(TransferRequest("v1", "void", pending_id="h1"))
         void = books.rows["v1"]
-        twin = dataclasses.replace(void, id="v2", seq=void.seq + 1)
+        twin = void._replace(id="v2", seq=void.seq + 1)
         report = books.check([*books.rows.values(), twin])
         assert any("ended twice" in p.message for p in report.problems)
 

@@ -7,6 +7,7 @@ import hashlib
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import NamedTuple
 
 from potluck.errors import Conflict
 
@@ -125,8 +126,11 @@ class AccountFacts:
     """How the account is named in messages: ``funds at Example Host (EUR)``."""
 
 
-@dataclass(frozen=True, slots=True)
-class ChainHead:
+class ChainHead(NamedTuple):
+    """Where a chain ends: the sequence number and hash of its newest transfer. A named tuple,
+    as is :class:`TransferRow`: planning makes one per transfer, and a tuple is built several
+    times faster than a frozen dataclass while being just as immutable."""
+
     id: int
     key: str
     seq: int
@@ -148,8 +152,7 @@ class TransferRequest:
     memo: str = ""
 
 
-@dataclass(frozen=True, slots=True)
-class TransferRow:
+class TransferRow(NamedTuple):
     """A transfer as stored: every column of ``ledger_transfers``."""
 
     id: str

@@ -211,7 +211,7 @@ def extract(session: Session, project: Project, known: dict[str, Commodity]) -> 
     if chain is None:
         own = account_views(session, known, where=Account.project_id == project.id)
         return Extract(project, None, {a.id: a for a in own}, [], [])
-    columns = [Transfer.__table__.c[name] for name in rules.TransferRow.__slots__]
+    columns = [Transfer.__table__.c[name] for name in rules.TransferRow._fields]
     transfers = [
         rules.TransferRow(*row)
         for row in session.execute(

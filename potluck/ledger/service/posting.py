@@ -31,18 +31,8 @@ ACCOUNTS: Table = Account.__table__  # type: ignore[assignment]
 CHAINS: Table = Chain.__table__  # type: ignore[assignment]
 OPEN_HOLDS: Table = OpenHold.__table__  # type: ignore[assignment]
 
-_ROW_COLUMNS = [TRANSFERS.c[name] for name in rules.TransferRow.__slots__]
+_ROW_COLUMNS = [TRANSFERS.c[name] for name in rules.TransferRow._fields]
 
-_UPDATE_TOTALS = (
-    update(ACCOUNTS)
-    .where(ACCOUNTS.c.id == bindparam("account"))
-    .values(
-        debits_pending=ACCOUNTS.c.debits_pending + bindparam("dp"),
-        debits_posted=ACCOUNTS.c.debits_posted + bindparam("dP"),
-        credits_pending=ACCOUNTS.c.credits_pending + bindparam("cp"),
-        credits_posted=ACCOUNTS.c.credits_posted + bindparam("cP"),
-    )
-)
 _PG_UPDATE_TOTALS = text(
     "UPDATE ledger_accounts AS a SET "
     "debits_pending = a.debits_pending + v.dp, debits_posted = a.debits_posted + v.dpo, "
@@ -50,6 +40,11 @@ _PG_UPDATE_TOTALS = text(
     "FROM unnest(CAST(:ids AS integer[]), CAST(:dp AS bigint[]), CAST(:dP AS bigint[]), "
     "CAST(:cp AS bigint[]), CAST(:cP AS bigint[])) AS v(id, dp, dpo, cp, cpo) "
     "WHERE a.id = v.id"
+)
+_SQLITE_UPDATE_TOTALS = (
+    "UPDATE ledger_accounts SET debits_pending = debits_pending + ?, "
+    "debits_posted = debits_posted + ?, credits_pending = credits_pending + ?, "
+    "credits_posted = credits_posted + ? WHERE id = ?"
 )
 _UPDATE_HEAD = (
     update(CHAINS)
@@ -62,14 +57,23 @@ def _row(values: Sequence[Any]) -> rules.TransferRow:
     return rules.TransferRow(*values)
 
 
-def _id_list_clause(session: Session, ids: Collection[str]) -> Any:
-    """``id IN (...)`` as one bound parameter: a batch names up to 10,000 ids, and expanding
-    them into as many placeholders costs more than the lookup itself."""
+def _driver(session: Session) -> Any:
+    return session.connection().connection.driver_connection
+
+
+def _one_of(session: Session, column: str, values: Collection[Any]) -> Any:
+    """``column IN (...)`` as one bound parameter: a batch names up to 10,000 ids, and
+    expanding them into as many placeholders costs more than the lookup itself."""
     if session.get_bind().dialect.name == "postgresql":
-        return text("ledger_transfers.id = ANY(:ids)").bindparams(ids=list(ids))
-    return text("ledger_transfers.id IN (SELECT value FROM json_each(:ids))").bindparams(
-        ids=json.dumps(list(ids))
+        return text(f"{column} = ANY(:values)").bindparams(values=list(values))
+    # Only this module's own column names are formatted in; the values are bound.
+    return text(f"{column} IN (SELECT value FROM json_each(:values))").bindparams(  # noqa: S608
+        values=json.dumps(list(values))
     )
+
+
+def _id_list_clause(session: Session, ids: Collection[str]) -> Any:
+    return _one_of(session, "ledger_transfers.id", ids)
 
 
 def transfers_by_id(session: Session, ids: Collection[str]) -> dict[str, rules.TransferRow]:
@@ -109,13 +113,7 @@ def _due_holds(session: Session, account_ids: Collection[str | int], now: dateti
     """Holds past their timeout that still reserve funds in ``account_ids``."""
     if not account_ids:
         return []
-    if session.get_bind().dialect.name == "postgresql":
-        # One array parameter instead of hundreds of placeholders.
-        among: Any = text("ledger_open_holds.debit_account_id = ANY(:ids)").bindparams(
-            ids=[int(i) for i in account_ids]
-        )
-    else:
-        among = OPEN_HOLDS.c.debit_account_id.in_(list(account_ids))
+    among = _one_of(session, "ledger_open_holds.debit_account_id", [int(i) for i in account_ids])
     return list(
         session.scalars(
             select(OPEN_HOLDS.c.transfer_id)
@@ -236,7 +234,7 @@ def _post(
             ACCOUNTS.c.credits_pending,
             ACCOUNTS.c.credits_posted,
         )
-        .where(ACCOUNTS.c.id.in_(sorted(account_ids)))
+        .where(_one_of(session, "ledger_accounts.id", sorted(account_ids)))
         .order_by(ACCOUNTS.c.id)
     )
     facts_rows = session.execute(account_query.with_for_update() if lock else account_query).all()
@@ -346,31 +344,26 @@ def _write(session: Session, plan: rules.Plan) -> None:
         return
     try:
         _insert_rows(session, plan.new_rows)
+        # (account, debits pending, debits posted, credits pending, credits posted)
         deltas = [
-            {
-                "account": account_id,
-                "dp": d.debits_pending,
-                "dP": d.debits_posted,
-                "cp": d.credits_pending,
-                "cP": d.credits_posted,
-            }
+            (account_id, *d.as_tuple())
             for account_id, d in sorted(plan.deltas.items())
             if d.as_tuple() != (0, 0, 0, 0)
         ]
         if deltas and session.get_bind().dialect.name == "postgresql":
             # One statement for all accounts: a batch touches hundreds of them.
+            columns = list(zip(*deltas, strict=True))
             session.execute(
                 _PG_UPDATE_TOTALS,
-                {
-                    "ids": [d["account"] for d in deltas],
-                    "dp": [d["dp"] for d in deltas],
-                    "dP": [d["dP"] for d in deltas],
-                    "cp": [d["cp"] for d in deltas],
-                    "cP": [d["cP"] for d in deltas],
-                },
+                dict(zip(("ids", "dp", "dP", "cp", "cP"), map(list, columns), strict=True)),
             )
         elif deltas:
-            session.execute(_UPDATE_TOTALS, deltas)
+            # Straight to the driver: the ORM would process each account's parameters anew.
+            cursor = _driver(session).cursor()
+            try:
+                cursor.executemany(_SQLITE_UPDATE_TOTALS, [(*d[1:], d[0]) for d in deltas])
+            finally:
+                cursor.close()
         changed_chains = {r.chain_id for r in plan.new_rows}
         session.execute(
             _UPDATE_HEAD,
@@ -406,10 +399,10 @@ def _write(session: Session, plan: rules.Plan) -> None:
         ) from error
 
 
-_COLUMN_NAMES = ", ".join(rules.TransferRow.__slots__)
+_COLUMN_NAMES = ", ".join(rules.TransferRow._fields)
 _SQLITE_INSERT = (
     f"INSERT INTO ledger_transfers ({_COLUMN_NAMES}) "  # noqa: S608 - fixed column names
-    f"VALUES ({', '.join('?' * len(rules.TransferRow.__slots__))})"
+    f"VALUES ({', '.join('?' * len(rules.TransferRow._fields))})"
 )
 _PG_COPY = f"COPY ledger_transfers ({_COLUMN_NAMES}) FROM STDIN"
 
@@ -420,18 +413,12 @@ def _insert_rows(session: Session, rows: Sequence[rules.TransferRow]) -> None:
 
     On SQLite, times are written in the text form SQLAlchemy itself uses for DATETIME, which
     is also the form they are hashed in."""
-    driver: Any = session.connection().connection.driver_connection
+    driver = _driver(session)
     if session.get_bind().dialect.name == "postgresql":
         with driver.cursor() as cursor, cursor.copy(_PG_COPY) as copy:
-            for r in rows:
-                copy.write_row(
-                    (
-                        r.id, r.chain_id, r.seq, r.kind, r.debit_account_id,
-                        r.credit_account_id, r.commodity, r.amount, r.pending_id,
-                        r.timeout_at, r.reverses_id, r.batch_id, r.memo, r.created_at,
-                        r.prev_hash, r.hash,
-                    )
-                )  # fmt: skip
+            for row in rows:
+                # A row is a tuple in the table's column order already.
+                copy.write_row(row)
         return
     created: dict[datetime, str] = {}
     cursor = driver.cursor()
@@ -441,14 +428,11 @@ def _insert_rows(session: Session, rows: Sequence[rules.TransferRow]) -> None:
             when = created.get(r.created_at)
             if when is None:
                 when = created[r.created_at] = rules.time_text(r.created_at)
+            timeout = r.timeout_at
+            # Columns 9 and 13 are the two times (timeout_at, created_at); the rest go as is.
             params.append(
-                (
-                    r.id, r.chain_id, r.seq, r.kind, r.debit_account_id, r.credit_account_id,
-                    r.commodity, r.amount, r.pending_id,
-                    rules.time_text(r.timeout_at) if r.timeout_at is not None else None,
-                    r.reverses_id, r.batch_id, r.memo, when, r.prev_hash, r.hash,
-                )
-            )  # fmt: skip
+                (*r[:9], timeout and rules.time_text(timeout), *r[10:13], when, r[14], r[15])
+            )
         cursor.executemany(_SQLITE_INSERT, params)
     finally:
         cursor.close()
