@@ -149,6 +149,9 @@ class Transfer(Base):
         CheckConstraint("reverses_id IS NULL OR kind = 'transfer'", name="reversal_kind"),
         CheckConstraint("seq >= 1", name="seq_positive"),
         UniqueConstraint("chain_id", "seq", name="uq_ledger_transfers_chain_id_seq"),
+        # On PostgreSQL, revision 0006 replaces this table's foreign keys by one trigger per
+        # INSERT statement that checks every new row at once (a foreign key there costs a
+        # locked lookup per row), plus triggers that keep referenced rows and their keys.
         ForeignKeyConstraint(
             ["debit_account_id", "commodity"],
             ["ledger_accounts.id", "ledger_accounts.commodity"],

@@ -74,6 +74,11 @@ class TestTransferConstraints:
             ({"amount": -5}, "amount_positive"),
             ({"credit_account_id": 2}, "two_accounts"),
             ({"commodity": "USD"}, "foreign key"),
+            ({"debit_account_id": 999}, "foreign key"),
+            ({"credit_account_id": 999}, "foreign key"),
+            ({"chain_id": 999}, "foreign key"),
+            ({"kind": "void", "pending_id": "no-such-hold"}, "foreign key"),
+            ({"reverses_id": "no-such-transfer"}, "foreign key"),
             ({"kind": "gift"}, "kind_known"),
             ({"kind": "post"}, "resolution_names_hold"),
             ({"timeout_at": NOW}, "timeout_on_hold"),
@@ -117,6 +122,47 @@ class TestTransferConstraints:
             raw_insert(database, debit_account_id=usd_id, commodity="EUR")
         with pytest.raises(REFUSED):
             raw_insert(database, debit_account_id=usd_id, commodity="USD")
+
+
+class TestReferencedRowsStay:
+    """What transfers refer to can be neither deleted nor re-keyed: on SQLite the foreign
+    keys refuse it, on PostgreSQL the triggers that stand in for them."""
+
+    @pytest.mark.parametrize(
+        "statement",
+        [
+            "DELETE FROM ledger_accounts WHERE id = :funds",
+            "UPDATE ledger_accounts SET commodity = 'USD' WHERE id = :funds",
+            "UPDATE ledger_accounts SET id = 999 WHERE id = :funds",
+            "DELETE FROM ledger_chains WHERE id IN (SELECT chain_id FROM ledger_accounts)",
+        ],
+    )
+    def test_database_refuses_removing_what_transfers_name(
+        self, database: Database, ledger: Books, statement: str
+    ) -> None:
+        with pytest.raises(REFUSED), database.transaction() as session:
+            session.execute(text(statement), {"funds": ledger.funds.id})
+        assert_books_verify(database)
+
+    def test_one_bad_row_refuses_the_whole_statement(
+        self, database: Database, ledger: Books
+    ) -> None:
+        good = {"id": "good", "seq": 98}
+        with pytest.raises(REFUSED), database.transaction() as session:
+            session.execute(
+                text(
+                    "INSERT INTO ledger_transfers SELECT :id, chain_id, :seq, kind, "
+                    "debit_account_id, credit_account_id, commodity, amount, NULL, NULL, "
+                    "NULL, NULL, memo, created_at, prev_hash, hash FROM ledger_transfers "
+                    "WHERE id = 't1' UNION ALL SELECT 'bad', chain_id, 97, kind, 999, "
+                    "credit_account_id, commodity, amount, NULL, NULL, NULL, NULL, memo, "
+                    "created_at, prev_hash, hash FROM ledger_transfers WHERE id = 't1'"
+                ),
+                good,
+            )
+        with database.transaction(write=False) as session:
+            found = session.execute(text("SELECT count(*) FROM ledger_transfers")).scalar_one()
+        assert found == 2
 
 
 class TestAppendOnlyTransfers:
