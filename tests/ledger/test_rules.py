@@ -412,9 +412,7 @@ class TestBooksChecker:
             "debit_account_id": WORLD if victim.debit_account_id != WORLD else DONOR,
             "created_at": victim.created_at + timedelta(seconds=1),
         }
-        tampered = [
-            r._replace(**{field: altered[field]}) if r is victim else r for r in rows
-        ]
+        tampered = [r._replace(**{field: altered[field]}) if r is victim else r for r in rows]
         report = books.check(tampered)
         assert not report.ok
         assert any(victim.id in p.ids for p in report.problems)
