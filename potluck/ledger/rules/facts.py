@@ -115,8 +115,10 @@ class Totals:
         return (self.debits_pending, self.debits_posted, self.credits_pending, self.credits_posted)
 
 
-@dataclass(frozen=True, slots=True)
-class AccountFacts:
+class AccountFacts(NamedTuple):
+    """What planning needs to know of an account that cannot change while it plans; a named
+    tuple, because a batch reads hundreds of them."""
+
     id: int
     commodity: str
     exponent: int
