@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import typer
 import uvicorn
 from rich.console import Console
 
+from potluck.clock import SystemClock
 from potluck.config import Settings
 from potluck.db import Database
 from potluck.demo import fill
+from potluck.housekeeping import start_housekeeping, tidy
 from potluck.ledger.cli import app as ledger_cli
 from potluck.migrate import upgrade
 from potluck.pledges.cli import app as payday_cli
@@ -51,6 +55,7 @@ def serve(
     # Paydays run in this process beside the site; a lease in the database lets only one of
     # several servers on one PostgreSQL run each payday.
     scheduler = start_payday_scheduler(settings)
+    keeper = start_housekeeping(settings)
     try:
         uvicorn.run(
             "potluck.app:create_app",
@@ -63,6 +68,28 @@ def serve(
     finally:
         if scheduler is not None:
             scheduler.stop()
+        if keeper is not None:
+            keeper.stop()
+
+
+@cli.command()
+def housekeeping() -> None:
+    """Expire the holds whose timeout has passed and forget dead sessions and old failed
+    sign-ins, once (``potluck serve`` does this every few minutes by itself)."""
+    settings = Settings()
+    database = Database(settings.resolved_database_url)
+    try:
+        tidied = tidy(
+            database,
+            now=SystemClock().now(),
+            sign_in_window=timedelta(seconds=settings.sign_in_window_seconds),
+        )
+    finally:
+        database.dispose()
+    console.print(
+        f"Expired {tidied.holds_expired} hold(s); forgot {tidied.sessions_forgotten} dead "
+        f"session(s) and {tidied.failures_forgotten} old failed sign-in(s)."
+    )
 
 
 @cli.command()

@@ -44,6 +44,11 @@ class Settings(BaseSettings):
     sign_in_attempts: int = 5
     sign_in_window_seconds: int = 15 * 60
     session_days: int = 30
+    housekeeping_seconds: int = Field(
+        default=300,
+        ge=0,
+        description="How often a server expires due holds and forgets dead sessions; 0: never.",
+    )
 
     @model_validator(mode="after")
     def _secret_is_real_in_production(self) -> Self:
