@@ -15,7 +15,7 @@ from potluck.clock import FrozenClock
 from potluck.db import Database
 from potluck.ledger.rules import TransferRequest
 from potluck.ledger.service import accounts, posting
-from potluck.pledges.payments import service
+from potluck.pledges.payments import sending, service
 from potluck.pledges.payments.base import PaymentState
 from potluck.pledges.payments.books import custodian_for
 from potluck.pledges.payments.registry import ProviderRegistry
@@ -326,11 +326,13 @@ class TestStripeWebhook:
             save_stripe_card(session, providers, fake, giving.donor)
             payment_id = start(session, giving, provider="stripe").id
         with database.transaction() as session:
-            sending = service._prepare(session, payment_id, providers=providers, now=clock.now())
-        assert sending is not None
+            prepared = sending.prepare_many(
+                session, [payment_id], providers=providers, now=clock.now()
+            )
+        (request,) = prepared.requests["stripe"]
         stripe = providers.stripe
         assert stripe is not None
-        stripe.charge(sending.request)  # the answer is lost
+        stripe.charge(request)  # the answer is lost
         fake.deliver(post(client))
         payment = reload(database, payment_id)
         assert payment.payment_state is PaymentState.SUCCEEDED

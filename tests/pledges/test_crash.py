@@ -18,7 +18,7 @@ from potluck.db import Database
 from potluck.ledger.models import Transfer
 from potluck.pledges.models import Payday, PaydayCharge, PaydayLease, PaydayPayment, PledgeHold
 from potluck.pledges.payments.models import Payment, PaymentLineRow
-from potluck.pledges.payments.rules import fee_transfer_id, receipt_transfer_id
+from potluck.pledges.payments.rules import receipt_transfer_id, split_fee
 from potluck.pledges.service import holds
 from tests.pledges.crashworld import seed
 from tests.pledges.paydays import expected_clearing, payday_stages, settings, stored_charges
@@ -143,29 +143,40 @@ def check_everything(database: Database, expected: dict[int, int]) -> None:
         minimum = settings().minimum.per_currency.get("EUR", 200)
         assert asked == {key: total for key, total in owed.items() if total >= minimum}
 
-        # What the books received: each succeeded payment's lines, once each.
-        receipts, fees = 0, 0
+        # What the books received: each succeeded payment's lines, once each; and what each
+        # project's funds paid of the fees: its lines' shares of each payment's fee, exactly.
+        receipts = 0
+        fee_shares: dict[int, int] = defaultdict(int)
         for payment in session.scalars(select(Payment).where(Payment.state == "succeeded")):
             lines = session.scalars(
-                select(PaymentLineRow).where(PaymentLineRow.payment_id == payment.id)
+                select(PaymentLineRow)
+                .where(PaymentLineRow.payment_id == payment.id)
+                .order_by(PaymentLineRow.position)
             ).all()
-            received = session.scalars(
-                select(Transfer.amount).where(
-                    Transfer.id.in_([receipt_transfer_id(payment.id, x.position) for x in lines])
-                )
-            ).all()
-            assert sum(received) == payment.amount
-            receipts += len(received)
-            fees += int(
-                session.scalar(
-                    select(func.count())
-                    .select_from(Transfer)
-                    .where(
-                        Transfer.id.in_([fee_transfer_id(payment.id, x.position) for x in lines])
+            ids = [receipt_transfer_id(payment.id, x.position) for x in lines]
+            received = {
+                transfer_id: (account, amount)
+                for transfer_id, account, amount in session.execute(
+                    select(Transfer.id, Transfer.credit_account_id, Transfer.amount).where(
+                        Transfer.id.in_(ids)
                     )
                 )
-                or 0
+            }
+            assert sum(amount for _, amount in received.values()) == payment.amount
+            receipts += len(received)
+            shares = split_fee(payment.fee or 0, [x.amount for x in lines])
+            for transfer_id, share in zip(ids, shares, strict=True):
+                fee_shares[received[transfer_id][0]] += share
+        fees_paid: dict[int, int] = defaultdict(int)
+        fees = 0
+        for account, amount in session.execute(
+            select(Transfer.debit_account_id, Transfer.amount).where(
+                Transfer.id.like("%:fee") | Transfer.id.like("settlement:%:fee:%")
             )
+        ):
+            fees_paid[account] += amount
+            fees += 1
+        assert fees_paid == {account: total for account, total in fee_shares.items() if total}
         hold_states = [state for (state,) in session.execute(select(PledgeHold.state))]
     # Nothing written twice under another id: the transfers are exactly those the outcome
     # accounts for — a hold per all-or-nothing pledge, one capture or void per decided hold,

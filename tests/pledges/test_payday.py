@@ -9,6 +9,8 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Sequence
+from concurrent.futures import Executor
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -20,7 +22,12 @@ from potluck.ledger.models import Account
 from potluck.pledges.models import PaydayCharge, PaydayPayment, Pledge, PledgeHold
 from potluck.pledges.payday import run
 from potluck.pledges.payday.lease import TTL, Lease, LeaseLost, PaydayBusy
-from potluck.pledges.payments.base import ChargeOutcome, ChargeRequest
+from potluck.pledges.payments.base import (
+    ChargeOutcome,
+    ChargeRequest,
+    ChargeResult,
+    charge_each,
+)
 from potluck.pledges.payments.models import Payment, PaymentNotice
 from potluck.pledges.payments.registry import ProviderRegistry
 from potluck.pledges.payments.service import confirm_manual_payment
@@ -246,12 +253,18 @@ class TestPayments:
 
 
 class SlowProcessor(SimulatedProvider):
-    """The simulated card processor with a network's delay, counting calls in flight."""
+    """The simulated card processor with a network's delay, counting calls in flight: like a
+    real processor, it takes a call per charge, so a batch is sent a charge at a time."""
 
     def __init__(self) -> None:
         self.in_flight = 0
         self.most = 0
         self.lock = threading.Lock()
+
+    def charge_many(
+        self, requests: Sequence[ChargeRequest], *, senders: Executor
+    ) -> list[ChargeResult]:
+        return charge_each(self, requests, senders=senders)
 
     def charge(self, request: ChargeRequest) -> ChargeOutcome:
         with self.lock:

@@ -360,6 +360,6 @@ def _insert_charges(session: Session, rows: Sequence[tuple[Any, ...]]) -> None:
         cursor.close()
 
 
-def lines_of(payment: PaydayPayment) -> list[Line]:
-    """A stored payment plan's lines."""
-    return [Line(int(project), int(amount), str(memo)) for project, amount, memo in payment.lines]
+def lines_in(stored: Sequence[Sequence[Any]]) -> list[Line]:
+    """A payment plan's lines, from their stored form."""
+    return [Line(int(project), int(amount), str(memo)) for project, amount, memo in stored]

@@ -1,40 +1,39 @@
 """Where payday meets the payments: the only module of payday that calls them.
 
 Payday decides who pays what; the payments take the money and post it to the projects' books.
-Here each donor's payment is started (idempotent on its reference), sent, and its outcome read;
-and what the books received for a set of payments is read back for the self-check.
+Here the donors' payments are started (idempotent on their references), sent and their
+outcomes recorded, thousands at a time; and what the books received for a set of payments is
+read back for the self-check.
 """
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import Executor
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import TextClause, func, select, text
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from potluck.clock import Clock
-from potluck.db import Database
 from potluck.ledger.models import Account, Transfer
-from potluck.pledges.payments import methods
+from potluck.pledges import bulk
+from potluck.pledges.payments import methods, sending, starting
 from potluck.pledges.payments import rules as payment_rules
 from potluck.pledges.payments.base import (
+    ChargeResult,
     PaymentLine,
     PaymentState,
+    ProviderEvent,
     ProviderName,
-    ProviderUnavailable,
 )
+from potluck.pledges.payments.events import apply_event
 from potluck.pledges.payments.models import Payment, PaymentLineRow, PaymentMethod
 from potluck.pledges.payments.service import (
     FAILURES_BEFORE_PAUSE,
     ProviderRegistry,
     consecutive_failures,
-    execute_payment,
-    start_payment,
 )
 
 __all__ = [
@@ -43,12 +42,16 @@ __all__ = [
     "SUCCEEDED",
     "Line",
     "ProviderRegistry",
-    "execute",
+    "Start",
+    "apply_later",
+    "charge",
     "failures_in_a_row",
     "notice_paused",
+    "prepare",
     "providers_for",
     "received",
-    "start",
+    "record",
+    "start_many",
     "states",
 ]
 
@@ -93,38 +96,63 @@ def providers_for(
     return {donor_id: chosen.get(donor_id, ProviderName.MANUAL.value) for donor_id in ids}
 
 
-def start(
-    session: Session,
-    *,
-    reference: str,
-    donor_id: int,
-    currency: str,
-    lines: Sequence[Line],
-    provider: str,
-    now: datetime,
-) -> tuple[int, str]:
-    """Create (or find) the payment called ``reference``; returns its id and state."""
-    payment = start_payment(
+@dataclass(frozen=True, slots=True)
+class Start:
+    """A donor's payment at a payday, to be started."""
+
+    reference: str
+    donor_id: int
+    currency: str
+    lines: Sequence[Line]
+    provider: str
+
+
+def start_many(
+    session: Session, starts: Sequence[Start], *, now: datetime
+) -> dict[str, tuple[int, str]]:
+    """Create (or find) the payments called by the starts' references, all at once and by the
+    rules of starting one; ``reference → (payment id, state)``."""
+    started = starting.start_payments(
         session,
-        reference=reference,
-        donor_id=donor_id,
-        currency=currency,
-        lines=[PaymentLine(line.project_id, line.amount, line.memo) for line in lines],
-        provider=provider,
+        [
+            starting.PaymentStart(
+                start.reference,
+                start.donor_id,
+                start.currency,
+                [PaymentLine(line.project_id, line.amount, line.memo) for line in start.lines],
+                start.provider,
+            )
+            for start in starts
+        ],
         now=now,
     )
-    return payment.id, payment.state
+    return {reference: (s.payment_id, s.state) for reference, s in started.items()}
 
 
-def execute(
-    database: Database, payment_id: int, *, registry: ProviderRegistry, clock: Clock
-) -> str:
-    """Send the payment (never twice) and return its state. A provider that cannot be reached
-    leaves it processing, to be sent again by a later run."""
-    try:
-        return execute_payment(database, payment_id, providers=registry, clock=clock).state
-    except ProviderUnavailable:
-        return PaymentState.PROCESSING.value
+def prepare(
+    session: Session, payment_ids: Sequence[int], *, registry: ProviderRegistry, now: datetime
+) -> sending.Prepared:
+    """Mark the payments as sent and build the providers' requests (see ``sending``)."""
+    return sending.prepare_many(session, payment_ids, providers=registry, now=now)
+
+
+def charge(
+    prepared: sending.Prepared, *, registry: ProviderRegistry, senders: Executor
+) -> dict[int, ChargeResult]:
+    """Ask the providers; outside any transaction. A provider never charges twice."""
+    return sending.charge(prepared, providers=registry, senders=senders)
+
+
+def record(
+    session: Session, results: Mapping[int, ChargeResult], *, now: datetime
+) -> sending.Recorded:
+    """Write the answers: the money in the books, declines with their notices."""
+    return sending.record_many(session, results, now=now)
+
+
+def apply_later(session: Session, event: ProviderEvent, *, now: datetime) -> int | None:
+    """Apply an event a provider said would follow (a dispute); the payment's id."""
+    return apply_event(session, event, now=now).payment_id
 
 
 def states(session: Session, payment_ids: Iterable[int]) -> dict[int, str]:
@@ -154,17 +182,6 @@ def failures_in_a_row(session: Session, donor_id: int, currency: str) -> int:
     return consecutive_failures(session, donor_id, currency=currency)
 
 
-def _one_of(session: Session, column: str, values: list[Any]) -> TextClause:
-    """``column`` is one of ``values``, as one bound parameter: the self-check names a million
-    transfers, and a placeholder each would cost more than the lookups."""
-    if session.get_bind().dialect.name == "postgresql":
-        return text(f"{column} = ANY(:values)").bindparams(values=values)
-    # The column names are this module's own constants; only the values are bound.
-    return text(f"{column} IN (SELECT value FROM json_each(:values))").bindparams(  # noqa: S608
-        values=json.dumps(values)
-    )
-
-
 def received(session: Session, payment_ids: Iterable[int]) -> dict[tuple[int, str], int]:
     """What the books say ``payment_ids`` brought in: ``(project id, currency) → amount``,
     summed over the receipt transfers into the projects' funds (before fees, as charged)."""
@@ -173,7 +190,7 @@ def received(session: Session, payment_ids: Iterable[int]) -> dict[tuple[int, st
     for start_at in range(0, len(ids), _MANY):
         rows = session.execute(
             select(PaymentLineRow.payment_id, PaymentLineRow.position).where(
-                _one_of(session, "payment_lines.payment_id", ids[start_at : start_at + _MANY])
+                bulk.one_of(session, "payment_lines.payment_id", ids[start_at : start_at + _MANY])
             )
         )
         transfer_ids.extend(
@@ -185,7 +202,7 @@ def received(session: Session, payment_ids: Iterable[int]) -> dict[tuple[int, st
         for project_id, commodity, amount in session.execute(
             select(Account.project_id, Transfer.commodity, func.sum(Transfer.amount))
             .join(Account, Account.id == Transfer.credit_account_id)
-            .where(_one_of(session, "ledger_transfers.id", chunk))
+            .where(bulk.one_of(session, "ledger_transfers.id", chunk))
             .group_by(Account.project_id, Transfer.commodity)
         ):
             totals[int(project_id or 0), str(commodity)] += int(amount)

@@ -2,10 +2,13 @@
 
 1. **clear** — the pure clearing of the period; charges, coverage and each donor's payment plan
    stored in one transaction (``clearing``).
-2. **stage** — each planned payment started with the payments, idempotent on its reference.
-3. **execute** — each payment sent to its provider, which never charges twice; a failure puts
-   the donor's charges back to be asked again at the next payday, and the third failure in a
-   row pauses the donor's pledges.
+2. **stage** — the planned payments started with the payments, thousands per transaction
+   and by the rules of starting one, idempotent on their references.
+3. **execute** — the payments sent to their providers, which never charge twice, thousands at
+   a time: marked as sent in one transaction, sent outside any, their answers recorded in
+   another, where the money of those that succeeded is posted to the books as one
+   settlement (``payments.books``). A failure puts the donor's charges back to be asked again
+   at the next payday, and the third failure in a row pauses the donor's pledges.
 4. **holds** — all-or-nothing holds of goals whose deadline fell in the period captured (goal
    reached) or voided (goal missed); captured promises whose payment arrived settled.
 5. **check** — the sum of charges settled by this payday's payments equals, per project and
@@ -27,11 +30,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Table, bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from potluck.clock import Clock
 from potluck.db import Database
+from potluck.pledges import bulk
 from potluck.pledges.models import (
     Need,
     Payday,
@@ -48,8 +52,12 @@ from potluck.pledges.service import holds, pledges
 from potluck.pledges.settings import PledgeSettings
 
 STAGES = ("cleared", "staged", "executed", "settled", "done")
-BATCH = 500
-"""Payments started, or outcomes recorded, per transaction."""
+STAGE_BATCH = 5_000
+"""Payments started per transaction."""
+SEND_BATCH = 10_000
+"""Payments sent per batch: marked as sent in one transaction, their answers recorded (and
+those that succeeded posted to the books as one settlement) in another."""
+PAYDAY_PAYMENTS: Table = PaydayPayment.__table__  # type: ignore[assignment]
 
 
 class Progress(Protocol):
@@ -212,50 +220,79 @@ def _count(database: Database, payday_id: int, states: Sequence[str]) -> int:
 
 
 def _start_payments(runner: Runner, payday_id: int) -> None:
-    """Stage 2: start every planned payment, a batch per transaction."""
+    """Stage 2: start every planned payment, thousands per transaction."""
     runner.progress.begin("stage payments", _count(runner.database, payday_id, ("planned",)))
+    after = ""
     while True:
         now = runner.clock.now()
         with runner.write() as session:
-            batch = list(
-                session.scalars(
-                    select(PaydayPayment)
-                    .where(PaydayPayment.payday_id == payday_id, PaydayPayment.state == "planned")
-                    .order_by(PaydayPayment.reference)
-                    .limit(BATCH)
+            batch = session.execute(
+                select(
+                    PaydayPayment.reference,
+                    PaydayPayment.donor_id,
+                    PaydayPayment.commodity,
+                    PaydayPayment.lines,
                 )
-            )
+                .where(
+                    PaydayPayment.payday_id == payday_id,
+                    PaydayPayment.state == "planned",
+                    PaydayPayment.reference > after,
+                )
+                .order_by(PaydayPayment.reference)
+                .limit(STAGE_BATCH)
+            ).all()
+            if not batch:
+                _mark(session, payday_id, "staged")
+                return
             providers = gateway.providers_for(
                 session, [row.donor_id for row in batch], runner.registry
             )
-            for row in batch:
-                provider = providers[row.donor_id]
-                payment_id, state = gateway.start(
-                    session,
-                    reference=row.reference,
-                    donor_id=row.donor_id,
-                    currency=row.commodity,
-                    lines=clearing.lines_of(row),
-                    provider=provider,
-                    now=now,
-                )
-                row.payment_id = payment_id
-                row.provider = provider
-                row.state = state
-                row.updated_at = now
-            if not batch:
-                _mark(session, payday_id, "staged")
-        if not batch:
-            return
+            started = gateway.start_many(
+                session,
+                [
+                    gateway.Start(
+                        row.reference,
+                        row.donor_id,
+                        row.commodity,
+                        clearing.lines_in(row.lines),
+                        providers[row.donor_id],
+                    )
+                    for row in batch
+                ],
+                now=now,
+            )
+            session.execute(
+                update(PAYDAY_PAYMENTS)
+                .where(PAYDAY_PAYMENTS.c.reference == bindparam("ref"))
+                .values(
+                    payment_id=bindparam("payment"),
+                    provider=bindparam("provider"),
+                    state=bindparam("new_state"),
+                    updated_at=bindparam("now"),
+                ),
+                [
+                    {
+                        "ref": row.reference,
+                        "payment": started[row.reference][0],
+                        "provider": providers[row.donor_id],
+                        "new_state": started[row.reference][1],
+                        "now": now,
+                    }
+                    for row in batch
+                ],
+                execution_options={"synchronize_session": False},
+            )
+        after = batch[-1].reference
         runner.progress.advance(len(batch))
 
 
 def _execute_payments(runner: Runner, payday_id: int) -> None:
     """Stage 3: send every payment of this payday not yet settled or failed, and catch up
-    with earlier paydays' payments that were still awaited."""
+    with earlier paydays' payments that were still awaited; thousands at a time, each batch
+    in a few transactions: marked as sent, sent, its answers recorded."""
     with runner.database.transaction(write=False) as session:
         rows = session.execute(
-            select(PaydayPayment.reference, PaydayPayment.payment_id, PaydayPayment.provider)
+            select(PaydayPayment.reference, PaydayPayment.payment_id)
             .where(
                 PaydayPayment.state.in_(("awaiting", "processing")),
                 PaydayPayment.payday_id <= payday_id,
@@ -263,42 +300,67 @@ def _execute_payments(runner: Runner, payday_id: int) -> None:
             .order_by(PaydayPayment.payday_id, PaydayPayment.reference)
         ).all()
     runner.progress.begin("execute payments", len(rows))
-
-    def send(payment_id: int) -> str:
-        return gateway.execute(
-            runner.database, payment_id, registry=runner.registry, clock=runner.clock
-        )
-
     # A card processor answers over the network; a few payments in flight at once keep the
     # payday from waiting on each answer in turn. Each payment is still sent by one thread,
     # and the payments never charge twice whatever runs beside them.
     with ThreadPoolExecutor(max_workers=runner.settings.payday_senders) as senders:
-        for start in range(0, len(rows), BATCH):
-            batch = rows[start : start + BATCH]
-            # A bank transfer is sent by the donor and confirmed by a steward: nothing to send.
-            sent = [(ref, pid) for ref, pid, provider in batch if provider != "manual"]
-            outcomes = dict(
-                zip(
-                    [ref for ref, _ in sent],
-                    senders.map(send, [pid for _, pid in sent]),
-                    strict=True,
+        for start in range(0, len(rows), SEND_BATCH):
+            batch = rows[start : start + SEND_BATCH]
+            references = {pid: ref for ref, pid in batch if pid is not None}
+            with runner.write() as session:
+                prepared = gateway.prepare(
+                    session, list(references), registry=runner.registry, now=runner.clock.now()
                 )
-            )
-            _record_batch(runner, batch, outcomes)
+            results = gateway.charge(prepared, registry=runner.registry, senders=senders)
+            with runner.write() as session:
+                recorded = gateway.record(session, results, now=runner.clock.now())
+                current = {**prepared.states, **recorded.states}
+                record_states(
+                    session,
+                    [(ref, current[pid]) for pid, ref in references.items() if pid in current],
+                    runner=runner,
+                )
+            for event in recorded.later:
+                with runner.write() as session:
+                    payment_id = gateway.apply_later(session, event, now=runner.clock.now())
+                    if payment_id in references:
+                        state = gateway.states(session, [payment_id])[payment_id]
+                        record_state(session, references[payment_id], state, runner=runner)
             runner.progress.advance(len(batch))
     with runner.write() as session:
         _mark(session, payday_id, "executed")
 
 
-def _record_batch(runner: Runner, batch: Sequence[Any], outcomes: dict[str, str]) -> None:
-    """Write the outcomes of a batch of payments, and the state of those not sent."""
-    with runner.write() as session:
-        waiting = [payment_id for ref, payment_id, _ in batch if ref not in outcomes]
-        current = gateway.states(session, [pid for pid in waiting if pid is not None])
-        for reference, payment_id, _ in batch:
-            state = outcomes.get(reference) or current.get(payment_id or 0)
-            if state is not None:
-                record_state(session, reference, state, runner=runner)
+def record_states(session: Session, changes: Sequence[tuple[str, str]], *, runner: Runner) -> None:
+    """Write the payments' new states on their plans: in one statement for all, but for
+    the failed ones, which :func:`record_state` handles one by one."""
+    refs = [reference for reference, _ in changes]
+    stored: dict[str, str] = {}
+    for part in bulk.chunks(refs, 20_000):
+        stored.update(
+            session.execute(
+                select(PaydayPayment.reference, PaydayPayment.state).where(
+                    bulk.one_of(session, "payday_payments.reference", part)
+                )
+            ).all()
+        )
+    now = runner.clock.now()
+    plain = [
+        {"ref": reference, "new_state": state, "now": now}
+        for reference, state in changes
+        if stored.get(reference) != state and state != gateway.FAILED
+    ]
+    if plain:
+        session.execute(
+            update(PAYDAY_PAYMENTS)
+            .where(PAYDAY_PAYMENTS.c.reference == bindparam("ref"))
+            .values(state=bindparam("new_state"), updated_at=bindparam("now")),
+            plain,
+            execution_options={"synchronize_session": False},
+        )
+    for reference, state in changes:
+        if state == gateway.FAILED and stored.get(reference) != state:
+            record_state(session, reference, state, runner=runner)
 
 
 def record_state(session: Session, reference: str, state: str, *, runner: Runner) -> None:

@@ -8,9 +8,11 @@ hands a :class:`ChargeRequest` to the provider outside any transaction, and reco
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from potluck.errors import PotluckError
 
@@ -147,3 +149,46 @@ class ProviderUnavailable(PotluckError):
     have happened, and sending the same payment again is safe."""
 
     status = 503
+
+
+ChargeResult = ChargeOutcome | ProviderUnavailable
+"""What a provider answered for one payment of a batch: the outcome, or that it could not be
+reached (the payment then stays processing, to be sent again)."""
+
+
+@runtime_checkable
+class ChargesInBatches(Protocol):
+    """A provider that answers a batch of charges at once."""
+
+    def charge_many(
+        self, requests: Sequence[ChargeRequest], *, senders: Executor
+    ) -> list[ChargeResult]:
+        """One result per request, in order; each as ``charge`` would answer it."""
+        ...
+
+
+def charge_each(
+    provider: PaymentProvider, requests: Sequence[ChargeRequest], *, senders: Executor
+) -> list[ChargeResult]:
+    """Charge each request on its own, several at once on ``senders``: one result per request,
+    in order."""
+
+    def one(request: ChargeRequest) -> ChargeResult:
+        try:
+            return provider.charge(request)
+        except ProviderUnavailable as error:
+            return error
+
+    return list(senders.map(one, requests))
+
+
+def charge_many(
+    provider: PaymentProvider, requests: Sequence[ChargeRequest], *, senders: Executor
+) -> list[ChargeResult]:
+    """Charge a batch: through the provider's own ``charge_many`` when it has one, otherwise
+    each on its own with :func:`charge_each`."""
+    if not requests:
+        return []
+    if isinstance(provider, ChargesInBatches):
+        return provider.charge_many(requests, senders=senders)
+    return charge_each(provider, requests, senders=senders)

@@ -1,23 +1,55 @@
 """What a payment writes to the books: its money arriving in each project's funds at the
 provider's custodian, the processor's fee going out, and reversals after a dispute or refund.
 
-Every transfer id is derived from the payment id and the line's position, so writing the same
-outcome twice posts nothing new.
+Receipts: one transfer per line, from the outside world into the project's funds at the
+provider's custodian, with the id ``payment:<payment>:<position>:in`` however the payment
+settled. That is what the payday's self-check reads back.
+
+Fees are booked in one of two ways, both exact to the minor unit per project:
+
+- A payment settled on its own (a webhook, a confirmed bank transfer, ``execute_payment``)
+  pays each line's share of its fee (``rules.split_fee``) in a transfer of its own,
+  ``payment:<payment>:<position>:fee``.
+- Payments settled together by a payday (:func:`post_settlements`) form a *settlement*, named
+  by the smallest of their ids (``settlement:<payment>``, the batch id of every transfer it
+  writes). Each funds account pays the sum of its lines' shares of those payments' fees in one
+  transfer, ``settlement:<payment>:fee:<account>``. A payday of a million lines over ten
+  thousand projects thus books tens of thousands of fee transfers instead of a million, which
+  is most of what posting a payday would cost. Every share is still traceable: a payment's
+  receipts carry the settlement as their batch id, and the share of each line is
+  ``split_fee`` of the payment's recorded fee.
+
+Reversals (a dispute or a full refund) give back exactly what each project kept: the receipt
+is reversed, and the line's fee share comes back either by reversing its own fee transfer or,
+for a settled line, by a transfer of exactly that share from the outside world into the same
+funds, ``payment:<payment>:<position>:fee:back`` in both cases.
+
+Every id is derived from the payment, line, settlement or account, so writing the same outcome
+twice posts nothing new, and a payment enters SUCCEEDED once, so no settlement is posted twice.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import Table, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from potluck.ledger import rules as ledger_rules
-from potluck.ledger.models import Custodian
+from potluck.ledger.models import Account, Chain, Custodian
 from potluck.ledger.service import accounts, posting
+from potluck.pledges import bulk
 from potluck.pledges.payments import rules
 from potluck.pledges.payments.models import Payment, PaymentLineRow
+
+ACCOUNTS: Table = Account.__table__  # type: ignore[assignment]
+CHAINS: Table = Chain.__table__  # type: ignore[assignment]
+_CHUNK = 20_000
 
 CUSTODIANS: dict[str, tuple[str, str]] = {
     "manual": ("Manual bank transfer", "bank-account"),
@@ -88,35 +120,223 @@ def post_receipt(session: Session, payment: Payment, *, fee: int, now: datetime)
 
 
 def post_reversal(session: Session, payment: Payment, *, why: str, now: datetime) -> None:
-    """Money back out after a dispute or refund: each line's receipt and fee are reversed, so
-    each project gives back exactly what it kept of the payment.
+    """Money back out after a dispute or refund: each line's fee share comes back and its
+    receipt is reversed, so each project gives back exactly what it kept of the payment.
 
     Refused by the books (InsufficientFunds) when a project has already spent that money at
     this custodian; then nothing is written and the caller's transaction rolls back.
     """
     lines = _lines(payment)
     parts = rules.split_fee(payment.fee or 0, [line.amount for line in lines])
-    fee_backs = [
-        ledger_rules.TransferRequest(
-            id=rules.reversal_transfer_id(rules.fee_transfer_id(payment.id, line.position)),
-            reverses_id=rules.fee_transfer_id(payment.id, line.position),
-            memo=_memo(f"Fee on payment {payment.id} undone: {why}", ""),
+    receipt_ids = [rules.receipt_transfer_id(payment.id, line.position) for line in lines]
+    fee_ids = [rules.fee_transfer_id(payment.id, line.position) for line in lines]
+    booked = posting.transfers_by_id(session, [*receipt_ids, *fee_ids])
+    fee_backs = []
+    for part, receipt_id, fee_id in zip(parts, receipt_ids, fee_ids, strict=True):
+        if not part:
+            continue
+        if fee_id in booked:
+            fee_backs.append(
+                ledger_rules.TransferRequest(
+                    id=rules.reversal_transfer_id(fee_id),
+                    reverses_id=fee_id,
+                    memo=_memo(f"Fee on payment {payment.id} undone: {why}", ""),
+                )
+            )
+            continue
+        # Settled with others: the share is inside the settlement's fee transfer for these
+        # funds, so exactly that share comes back into the funds the receipt credited.
+        receipt = booked[receipt_id]
+        share_of = rules.settlement_fee_transfer_id(
+            receipt.batch_id or "", receipt.credit_account_id
         )
-        for line, part in zip(lines, parts, strict=True)
-        if part
-    ]
+        fee_backs.append(
+            ledger_rules.TransferRequest(
+                id=rules.reversal_transfer_id(fee_id),
+                debit_account_id=receipt.debit_account_id,
+                credit_account_id=receipt.credit_account_id,
+                amount=part,
+                memo=_memo(
+                    f"Fee on payment {payment.id} undone: {why}",
+                    f"its share in {share_of}",
+                ),
+            )
+        )
     receipt_backs = [
         ledger_rules.TransferRequest(
-            id=rules.reversal_transfer_id(rules.receipt_transfer_id(payment.id, line.position)),
-            reverses_id=rules.receipt_transfer_id(payment.id, line.position),
+            id=rules.reversal_transfer_id(receipt_id),
+            reverses_id=receipt_id,
             memo=_memo(f"Payment {payment.id} {why}", line.memo),
         )
-        for line in lines
+        for line, receipt_id in zip(lines, receipt_ids, strict=True)
     ]
     # Fees come back first, so the funds hold the whole receipt when it is taken back.
     posting.post_batch(
         session, [*fee_backs, *receipt_backs], now=now, batch_id=f"payment:{payment.id}:back"
     )
+
+
+# --- payments settled together -------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class SettledLine:
+    position: int
+    project_id: int
+    amount: int
+    memo: str
+
+
+@dataclass(frozen=True, slots=True)
+class Settled:
+    """A payment that entered SUCCEEDED with others, with what the processor kept of it."""
+
+    payment_id: int
+    provider: str
+    currency: str
+    fee: int
+    lines: Sequence[SettledLine]
+    """In position order."""
+
+
+def funds_key(project_id: int, custodian_id: int, currency: str) -> str:
+    """The key ``accounts.open_account`` gives a project's funds at a custodian."""
+    return f"project:{project_id}:funds:{custodian_id}:{currency}"
+
+
+def _insert_ignoring_conflicts(
+    session: Session, table: Table, rows: list[dict[str, object]]
+) -> None:
+    insert = pg_insert if bulk.is_postgresql(session) else sqlite_insert
+    for part in bulk.chunks(rows, _CHUNK):
+        session.execute(insert(table).on_conflict_do_nothing(), list(part))
+
+
+def _keyed(session: Session, table: Table, keys: Collection[str]) -> dict[str, int]:
+    found: dict[str, int] = {}
+    for part in bulk.chunks(sorted(keys), _CHUNK):
+        found.update(
+            session.execute(
+                select(table.c.key, table.c.id).where(
+                    bulk.one_of(session, f"{table.name}.key", part)
+                )
+            ).all()
+        )
+    return found
+
+
+def project_chains(session: Session, project_ids: Collection[int]) -> dict[int, int]:
+    """The chain of each project's books, ``project id → chain id``, created where missing, as
+    ``accounts.ensure_chain`` does one at a time."""
+    keys = {ledger_rules.project_chain_key(pid): pid for pid in project_ids}
+    found = _keyed(session, CHAINS, keys)
+    missing = [
+        {"key": key, "project_id": pid, "head_seq": 0, "head_hash": "0" * 64}
+        for key, pid in sorted(keys.items())
+        if key not in found
+    ]
+    if missing:
+        _insert_ignoring_conflicts(session, CHAINS, missing)
+        found.update(_keyed(session, CHAINS, [row["key"] for row in missing]))  # type: ignore[misc]
+    return {pid: found[key] for key, pid in keys.items()}
+
+
+def open_funds(
+    session: Session, wanted: Collection[tuple[int, int, str]], *, now: datetime
+) -> dict[tuple[int, int, str], int]:
+    """The funds account of each ``(project id, custodian id, currency)``, opened where missing
+    as ``accounts.open_account`` opens one (never below zero, in the project's chain), in a
+    few queries for all of them: ``→ account id``."""
+    keys = {funds_key(*item): item for item in wanted}
+    found = _keyed(session, ACCOUNTS, keys)
+    missing = [item for key, item in keys.items() if key not in found]
+    if missing:
+        for currency in sorted({item[2] for item in missing}):
+            accounts.get_commodity(session, currency)
+        chains = project_chains(session, {item[0] for item in missing})
+        _insert_ignoring_conflicts(
+            session,
+            ACCOUNTS,
+            [
+                {
+                    "key": funds_key(*item), "owner": "project", "purpose": "funds",
+                    "project_id": item[0], "peer_id": None, "custodian_id": item[1],
+                    "commodity": item[2], "chain_id": chains[item[0]], "no_negative": True,
+                    "debits_pending": 0, "debits_posted": 0, "credits_pending": 0,
+                    "credits_posted": 0, "created_at": now,
+                }
+                for item in sorted(missing)
+            ],
+        )  # fmt: skip
+        found.update(_keyed(session, ACCOUNTS, [funds_key(*item) for item in missing]))
+    return {item: found[key] for key, item in keys.items()}
+
+
+def post_settlements(session: Session, settled: Sequence[Settled], *, now: datetime) -> None:
+    """Money in for payments that entered SUCCEEDED together: every line's receipt, then each
+    funds account's share of the fees in one transfer (see the module's docstring), posted in
+    batches of the books' largest size, all in the caller's transaction."""
+    if not settled:
+        return
+    settlement = rules.settlement_id(payment.payment_id for payment in settled)
+    custodians = {
+        provider: custodian_for(session, provider, now=now)
+        for provider in sorted({payment.provider for payment in settled})
+    }
+    worlds = {
+        currency: accounts.world_account(session, currency, now=now).id
+        for currency in sorted({payment.currency for payment in settled})
+    }
+    funds = open_funds(
+        session,
+        {
+            (line.project_id, custodians[payment.provider].id, payment.currency)
+            for payment in settled
+            for line in payment.lines
+        },
+        now=now,
+    )
+    receipts: list[ledger_rules.TransferRequest] = []
+    # Each funds account's world account (where its fees go) and its custodian's name.
+    paying: dict[int, tuple[int, str]] = {}
+    fee_lines: list[tuple[int, list[tuple[int, int]]]] = []
+    for payment in settled:
+        custodian = custodians[payment.provider]
+        world = worlds[payment.currency]
+        head = f"Payment {payment.payment_id} via {custodian.name}"
+        accounts_of_lines = []
+        for line in payment.lines:
+            account = funds[line.project_id, custodian.id, payment.currency]
+            paying[account] = (world, custodian.name)
+            accounts_of_lines.append((account, line.amount))
+            receipts.append(
+                ledger_rules.TransferRequest(
+                    id=rules.receipt_transfer_id(payment.payment_id, line.position),
+                    debit_account_id=world,
+                    credit_account_id=account,
+                    amount=line.amount,
+                    memo=_memo(head, line.memo),
+                )
+            )
+        fee_lines.append((payment.fee, accounts_of_lines))
+    shares = Counter(account for fee, lines in fee_lines if fee for account, _ in lines)
+    fees = [
+        ledger_rules.TransferRequest(
+            id=rules.settlement_fee_transfer_id(settlement, account),
+            debit_account_id=account,
+            credit_account_id=paying[account][0],
+            amount=amount,
+            memo=_memo(
+                f"Fees kept by {paying[account][1]} on {settlement}",
+                f"the shares of {shares[account]} payment line(s), each split by amount from "
+                "its payment's fee",
+            ),
+        )
+        for account, amount in sorted(rules.settlement_fees(fee_lines).items())
+    ]
+    # Receipts first, so that every fee is paid out of money already in the funds.
+    for part in bulk.chunks([*receipts, *fees], ledger_rules.MAX_BATCH):
+        posting.post_batch(session, part, now=now, batch_id=settlement)
 
 
 def _memo(head: str, tail: str) -> str:

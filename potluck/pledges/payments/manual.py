@@ -3,9 +3,13 @@ and the payment waits until a steward (or the custodian's admin) confirms that i
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from concurrent.futures import Executor
+
 from potluck.pledges.payments.base import (
     ChargeOutcome,
     ChargeRequest,
+    ChargeResult,
     PaymentState,
     ProviderName,
 )
@@ -19,6 +23,12 @@ class ManualProvider:
 
     def __init__(self, instructions: str) -> None:
         self.instructions = instructions
+
+    def charge_many(
+        self, requests: Sequence[ChargeRequest], *, senders: Executor
+    ) -> list[ChargeResult]:
+        del senders
+        return [self.charge(request) for request in requests]
 
     def charge(self, request: ChargeRequest) -> ChargeOutcome:
         # Nothing to send: the donor moves the money, a person confirms it.

@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import TypeVar
 
 from potluck.errors import InvalidInput
-from potluck.pledges.payments.base import EventKind, PaymentState
+from potluck.pledges.payments.base import ChargeRequest, EventKind, PaymentState, SavedMethod
+
+K = TypeVar("K", bound=Hashable)
 
 MAX_REFERENCE_LENGTH = 120
 MAX_LINE_MEMO_LENGTH = 200
@@ -56,6 +59,24 @@ def split_fee(fee: int, amounts: Sequence[int]) -> list[int]:
     for index in by_remainder[:left]:
         parts[index] += 1
     return parts
+
+
+def settlement_fees(payments: Iterable[tuple[int, Sequence[tuple[K, int]]]]) -> dict[K, int]:
+    """What each account pays of the fees of payments settled together.
+
+    Each payment ``(fee, lines)`` has its fee split among its lines ``(account, amount)`` by
+    :func:`split_fee`; the parts are summed per account. Accounts whose parts are all zero are
+    left out. The totals sum to the sum of the fees, and no account pays more than its lines
+    brought in.
+    """
+    totals: dict[K, int] = {}
+    for fee, lines in payments:
+        if not fee:
+            continue
+        for (account, _), part in zip(lines, split_fee(fee, [a for _, a in lines]), strict=True):
+            if part:
+                totals[account] = totals.get(account, 0) + part
+    return totals
 
 
 def fee_in_charge_currency(fee: int, *, settled_amount: int, charge_amount: int) -> int:
@@ -332,6 +353,30 @@ def idempotency_key(payment_id: int, reference: str) -> str:
     return f"potluck-payment-{payment_id}-{digest}"
 
 
+def charge_request(
+    *,
+    payment_id: int,
+    reference: str,
+    donor_id: int,
+    currency: str,
+    amount: int,
+    method: SavedMethod | None,
+    provider_ref: str | None,
+) -> ChargeRequest:
+    """What a provider is asked for a payment, the same on every attempt at it."""
+    return ChargeRequest(
+        payment_id=payment_id,
+        reference=reference,
+        idempotency_key=idempotency_key(payment_id, reference),
+        donor_id=donor_id,
+        currency=currency,
+        amount=amount,
+        description=f"Potluck payment {payment_id} ({reference})",
+        method=method,
+        provider_ref=provider_ref,
+    )
+
+
 def receipt_transfer_id(payment_id: int, position: int) -> str:
     """The books' id of the money of line ``position`` arriving in its project's funds."""
     return f"payment:{payment_id}:{position}:in"
@@ -345,3 +390,15 @@ def fee_transfer_id(payment_id: int, position: int) -> str:
 def reversal_transfer_id(original_id: str) -> str:
     """The books' id of the transfer that undoes ``original_id`` after a dispute or refund."""
     return f"{original_id}:back"
+
+
+def settlement_id(payment_ids: Iterable[int]) -> str:
+    """The books' batch id of the payments that entered SUCCEEDED together, named by the
+    smallest of their ids: a payment enters SUCCEEDED once, so no two settlements share it."""
+    return f"settlement:{min(payment_ids)}"
+
+
+def settlement_fee_transfer_id(settlement: str, account_id: int) -> str:
+    """The books' id of what one funds account paid of the processor's fees on a settlement's
+    payments: the sum of its lines' shares of each payment's fee."""
+    return f"{settlement}:fee:{account_id}"

@@ -13,38 +13,29 @@ come from the payment, so nothing is ever posted twice.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from potluck.clock import Clock
 from potluck.db import Database
 from potluck.errors import Conflict, Forbidden, InvalidInput, NotFound
-from potluck.ledger.service import accounts
 from potluck.ledger.service.books import is_steward
-from potluck.money import BUILTIN_COMMODITIES, Commodity, CommodityKind
+from potluck.money import BUILTIN_COMMODITIES, Commodity
 from potluck.people.models import Peer
-from potluck.pledges.payments import books, methods, rules, states
+from potluck.pledges.payments import books, methods, rules, sending, starting, states
 from potluck.pledges.payments.base import (
     ChargeOutcome,
-    ChargeRequest,
     PaymentLine,
     PaymentState,
     ProviderName,
     ProviderUnavailable,
-    SavedMethod,
 )
 from potluck.pledges.payments.events import AppliedEvent, apply_event, event_seen
-from potluck.pledges.payments.models import (
-    PROVIDERS,
-    Payment,
-    PaymentLineRow,
-    PaymentMethod,
-)
+from potluck.pledges.payments.models import Payment, PaymentLineRow
 from potluck.pledges.payments.registry import ProviderRegistry
+from potluck.pledges.payments.starting import PaymentStart
 from potluck.pledges.payments.states import get_payment
 from potluck.projects.models import Project, Steward
 
@@ -138,83 +129,14 @@ def awaiting_manual_payments(session: Session, peer: Peer) -> list[Payment]:
 # --- starting ------------------------------------------------------------------------------
 
 
-def _currency(session: Session, code: str) -> Commodity:
-    try:
-        commodity = accounts.get_commodity(session, code)
-    except NotFound as error:
-        raise InvalidInput(error.detail, field="currency") from error
-    if commodity.kind is not CommodityKind.CURRENCY:
-        raise InvalidInput(
-            f"{code} is a resource unit; payments move money in a currency such as EUR.",
-            field="currency",
-        )
-    return commodity
-
-
-def _checked_lines(session: Session, lines: Sequence[PaymentLine]) -> list[PaymentLine]:
-    if not lines:
-        raise InvalidInput(
-            "A payment pays at least one project: give one line or more.", field="lines"
-        )
-    if len(lines) > rules.MAX_LINES:
-        raise InvalidInput(f"A payment has at most {rules.MAX_LINES} lines.", field="lines")
-    checked = []
-    for position, line in enumerate(lines):
-        if isinstance(line.amount, bool) or not isinstance(line.amount, int) or line.amount <= 0:
-            raise InvalidInput(
-                f"Line {position + 1}: the amount must be a positive whole number of the "
-                f"currency's smallest unit, not {line.amount!r}.",
-                field=f"lines.{position}.amount",
-            )
-        if session.get(Project, line.project_id) is None:
-            raise NotFound(
-                f"Line {position + 1}: project {line.project_id} does not exist.",
-                field=f"lines.{position}.project_id",
-            )
-        checked.append(
-            PaymentLine(line.project_id, line.amount, rules.check_line_memo(line.memo, position))
-        )
-    return checked
-
-
-@dataclass(frozen=True)
-class _Wanted:
-    """What a start asks for, compared with what a reference already names."""
-
-    donor_id: int
-    currency: str
-    provider: str
-    lines: list[PaymentLine]
-
-
-def _differing_field(payment: Payment, wanted: _Wanted) -> str | None:
-    for name in ("donor_id", "currency", "provider"):
-        if getattr(payment, name) != getattr(wanted, name):
-            return name
-    stored = [PaymentLine(line.project_id, line.amount, line.memo) for line in payment.lines]
-    if len(stored) != len(wanted.lines):
-        return "lines"
-    for position, (old, new) in enumerate(zip(stored, wanted.lines, strict=True)):
-        for name in ("project_id", "amount", "memo"):
-            if getattr(old, name) != getattr(new, name):
-                return f"lines.{position}.{name}"
-    return None
-
-
-def _existing(session: Session, reference: str, wanted: _Wanted) -> Payment | None:
-    payment = session.scalar(
-        select(Payment).where(Payment.reference == reference).options(selectinload(Payment.lines))
-    )
-    if payment is None:
+def _existing(session: Session, reference: str, wanted: PaymentStart) -> Payment | None:
+    stored = starting.stored_starts(session, [reference]).get(reference)
+    if stored is None:
         return None
-    differing = _differing_field(payment, wanted)
+    differing = starting.differing_field(stored.start, wanted)
     if differing is not None:
-        raise Conflict(
-            f"Payment reference '{reference}' is already payment {payment.id} with a different "
-            f"{differing}; a new payment needs a new reference.",
-            field=differing,
-        )
-    return payment
+        raise starting.reference_taken(reference, stored.payment_id, differing)
+    return get_payment(session, stored.payment_id)
 
 
 def start_payment(
@@ -229,110 +151,32 @@ def start_payment(
 ) -> Payment:
     """Create a payment of ``lines`` by ``donor_id``, awaiting its sending (or, for a bank
     transfer, the donor). Idempotent on ``reference``: the same content answers with the first
-    payment; different content is a Conflict naming the first field that differs."""
-    rules.check_reference(reference)
-    if provider not in PROVIDERS:
-        raise InvalidInput(
-            f"Payment provider '{provider}' is not one of {', '.join(PROVIDERS)}.",
-            field="provider",
-        )
-    commodity = _currency(session, currency)
-    checked = _checked_lines(session, lines)
-    if session.get(Peer, donor_id) is None:
-        raise NotFound(f"Donor {donor_id} does not exist.", field="donor_id")
-    wanted = _Wanted(donor_id, commodity.code, provider, checked)
+    payment; different content is a Conflict naming the first field that differs.
+
+    A payday starts thousands at once with ``starting.start_payments``, by the same rules."""
+    wanted = starting.check_start(
+        PaymentStart(reference, donor_id, currency, lines, provider),
+        currency=lambda code: starting.currency_of(session, code),
+        project_exists=lambda project_id: session.get(Project, project_id) is not None,
+        donor_exists=lambda peer_id: session.get(Peer, peer_id) is not None,
+    )
     found = _existing(session, reference, wanted)
     if found is not None:
         return found
-    payment = Payment(
-        reference=reference,
-        donor_id=donor_id,
-        currency=commodity.code,
-        amount=sum(line.amount for line in checked),
-        provider=provider,
-        state=PaymentState.AWAITING.value,
-        attempts=0,
-        created_at=now,
-        updated_at=now,
-    )
-    payment.lines = [
-        PaymentLineRow(position=position, project_id=line.project_id, amount=line.amount,
-                       memo=line.memo)
-        for position, line in enumerate(checked)
-    ]  # fmt: skip
-    try:
-        # A savepoint, so that losing a race for the reference leaves the caller's
-        # transaction usable to read the winner.
-        with session.begin_nested():
-            session.add(payment)
-            session.flush()
-            if provider == ProviderName.MANUAL.value:
-                payment.bank_code = rules.reference_code(payment.id)
-                session.flush()
-    except IntegrityError:
+    inserted = starting.insert_payments(session, [wanted], now=now)
+    if reference not in inserted:
+        # Another writer took the reference since it was looked for: answer with theirs.
         found = _existing(session, reference, wanted)
         if found is None:
-            raise
+            raise Conflict(
+                f"Payment reference '{reference}' could not be written; try again.",
+                field="reference",
+            )
         return found
-    return payment
+    return get_payment(session, inserted[reference])
 
 
 # --- sending -------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Sending:
-    request: ChargeRequest
-    provider: str
-
-
-def _prepare(
-    session: Session, payment_id: int, *, providers: ProviderRegistry, now: datetime
-) -> _Sending | None:
-    """Mark the payment as sent and build the provider's request; None if there is nothing to
-    send (already settled or failed, or a bank transfer the donor makes)."""
-    payment = get_payment(session, payment_id, lock=True)
-    state = payment.payment_state
-    if state in rules.FINAL_STATES or payment.provider == ProviderName.MANUAL.value:
-        return None
-    provider = providers.get(payment.provider)
-    method: PaymentMethod | None = None
-    if payment.method_id is not None:
-        method = session.get(PaymentMethod, payment.method_id)
-    elif provider.needs_saved_method:
-        method = methods.active_method(session, payment.donor_id, payment.provider)
-        if method is None:
-            states.fail(
-                session,
-                payment,
-                code="no_payment_method",
-                message=f"No card is saved for {payment.provider} payments.",
-                now=now,
-            )
-            return None
-        payment.method_id = method.id
-    new = rules.next_state(state, rules.Change.SEND)
-    if new is not None:
-        payment.state = new.value
-    payment.attempts += 1
-    payment.sent_at = payment.sent_at or now
-    payment.updated_at = now
-    session.flush()
-    saved: SavedMethod | None = methods.saved(method) if method is not None else None
-    return _Sending(
-        ChargeRequest(
-            payment_id=payment.id,
-            reference=payment.reference,
-            idempotency_key=rules.idempotency_key(payment.id, payment.reference),
-            donor_id=payment.donor_id,
-            currency=payment.currency,
-            amount=payment.amount,
-            description=f"Potluck payment {payment.id} ({payment.reference})",
-            method=saved,
-            provider_ref=payment.provider_ref,
-        ),
-        payment.provider,
-    )
 
 
 def execute_payment(
@@ -346,16 +190,19 @@ def execute_payment(
     the provider answers with the first outcome instead of charging twice. A bank transfer
     stays AWAITING until confirmed. Raises ProviderUnavailable when the provider cannot be
     reached; the payment then stays PROCESSING and may be executed again later.
+
+    A payday sends thousands at once with ``sending``, which prepares them the same way.
     """
     with database.transaction() as session:
-        sending = _prepare(session, payment_id, providers=providers, now=clock.now())
-    if sending is not None:
-        outcome = providers.get(sending.provider).charge(sending.request)
-        with database.transaction() as session:
-            record_outcome(session, payment_id, outcome, now=clock.now())
-        for event in outcome.later:
+        prepared = sending.prepare_many(session, [payment_id], providers=providers, now=clock.now())
+    for name, requests in prepared.requests.items():
+        for request in requests:
+            outcome = providers.get(name).charge(request)
             with database.transaction() as session:
-                apply_event(session, event, now=clock.now())
+                record_outcome(session, payment_id, outcome, now=clock.now())
+            for event in outcome.later:
+                with database.transaction() as session:
+                    apply_event(session, event, now=clock.now())
     with database.transaction(write=False) as session:
         return get_payment(session, payment_id)
 

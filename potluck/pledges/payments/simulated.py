@@ -4,15 +4,20 @@ It goes through the same states as a real card, chosen by the saved test card's 
 (Stripe's published test numbers): 4242… succeeds, 4000 0000 0000 0002 is declined, 4000 0000
 0000 0259 succeeds and is then disputed. No randomness and no memory: the same request always
 gets the same answer, so sending a payment twice is as harmless as with a real processor.
+Nothing goes over a network, so a payday's batch is answered in-process, in one go.
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
+from concurrent.futures import Executor
 
 from potluck.money import CURRENCIES
 from potluck.pledges.payments import rules
 from potluck.pledges.payments.base import (
     ChargeOutcome,
     ChargeRequest,
+    ChargeResult,
     EventKind,
     PaymentState,
     ProviderEvent,
@@ -25,6 +30,12 @@ class SimulatedProvider:
     name = ProviderName.SIMULATED.value
     custodian_name, custodian_kind = CUSTODIANS["simulated"]
     needs_saved_method = True
+
+    def charge_many(
+        self, requests: Sequence[ChargeRequest], *, senders: Executor
+    ) -> list[ChargeResult]:
+        del senders
+        return [self.charge(request) for request in requests]
 
     def charge(self, request: ChargeRequest) -> ChargeOutcome:
         if request.method is None:

@@ -32,8 +32,26 @@ def get_payment(session: Session, payment_id: int, *, lock: bool = False) -> Pay
 
 def money(payment: Payment, units: int) -> str:
     """``units`` of the payment's currency, for people: ``1,234.50 EUR``."""
-    commodity = BUILTIN_COMMODITIES.get(payment.currency)
-    return Amount(units, commodity).display() if commodity else f"{units} {payment.currency}"
+    return money_in(payment.currency, units)
+
+
+def money_in(currency: str, units: int) -> str:
+    """``units`` of ``currency``, for people: ``1,234.50 EUR``."""
+    commodity = BUILTIN_COMMODITIES.get(currency)
+    return Amount(units, commodity).display() if commodity else f"{units} {currency}"
+
+
+def failure_notice(currency: str, amount: int, *, code: str, message: str) -> tuple[str, str]:
+    """The notice a donor gets when a payment of ``amount`` fails: its kind and its text."""
+    no_method = code == "no_payment_method"
+    text = f"Your payment of {money_in(currency, amount)} could not be made: {message} " + (
+        "Save a card on your payments page so that the next payday can charge it."
+        if no_method
+        else "It will be tried again at the next payday; after "
+        f"{rules.FAILURES_BEFORE_PAUSE} failures in a row your pledges pause. You can save "
+        "another card on your payments page."
+    )
+    return ("no-method" if no_method else "declined"), text
 
 
 def settle(session: Session, payment: Payment, *, fee: int, now: datetime) -> bool:
@@ -62,23 +80,9 @@ def fail(session: Session, payment: Payment, *, code: str, message: str, now: da
     payment.failed_at = now
     payment.updated_at = now
     session.flush()
-    no_method = code == "no_payment_method"
+    kind, text = failure_notice(payment.currency, payment.amount, code=code, message=message)
     methods.add_notice(
-        session,
-        peer_id=payment.donor_id,
-        payment_id=payment.id,
-        kind="no-method" if no_method else "declined",
-        message=(
-            f"Your payment of {money(payment, payment.amount)} could not be made: {message} "
-            + (
-                "Save a card on your payments page so that the next payday can charge it."
-                if no_method
-                else "It will be tried again at the next payday; after "
-                f"{rules.FAILURES_BEFORE_PAUSE} failures in a row your pledges pause. You can save "
-                "another card on your payments page."
-            )
-        ),
-        now=now,
+        session, peer_id=payment.donor_id, payment_id=payment.id, kind=kind, message=text, now=now
     )
     return True
 

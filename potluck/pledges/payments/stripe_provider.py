@@ -8,7 +8,8 @@ Only reads and the one idempotent create go to Stripe; nothing here touches the 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,11 +20,13 @@ from potluck.pledges.payments import rules
 from potluck.pledges.payments.base import (
     ChargeOutcome,
     ChargeRequest,
+    ChargeResult,
     EventKind,
     PaymentState,
     ProviderEvent,
     ProviderName,
     ProviderUnavailable,
+    charge_each,
 )
 from potluck.pledges.payments.books import CUSTODIANS
 
@@ -110,6 +113,13 @@ class StripeProvider:
         )
 
     # --- charging ------------------------------------------------------------------------
+
+    def charge_many(
+        self, requests: Sequence[ChargeRequest], *, senders: Executor
+    ) -> list[ChargeResult]:
+        """Stripe takes one PaymentIntent per call: a payday's batch is sent a call per
+        payment, several at once on the payday's senders so that the round trips overlap."""
+        return charge_each(self, requests, senders=senders)
 
     def charge(self, request: ChargeRequest) -> ChargeOutcome:
         if request.provider_ref is not None:

@@ -1,0 +1,69 @@
+"""Many rows at once: how payday writes and looks up hundreds of thousands of them.
+
+A payday stores a million charges, starts a hundred thousand payments with a million lines and
+reads them all back. Going through the ORM, or a placeholder per value, would cost more than
+the databases do, so these go through the driver itself (COPY on PostgreSQL, executemany on
+SQLite) and pass a list of values as one bound parameter (an array on PostgreSQL, JSON on
+SQLite).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any, TypeVar
+
+from sqlalchemy import TextClause, text
+from sqlalchemy.orm import Session
+
+from potluck.ledger.rules import time_text
+
+T = TypeVar("T")
+
+
+def is_postgresql(session: Session) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
+def insert_rows(
+    session: Session, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]
+) -> None:
+    """Insert ``rows`` (values in the order of ``columns``) into ``table`` through the driver.
+
+    ``table`` and ``columns`` are this package's own names, never input. On SQLite, times are
+    written in the text form SQLAlchemy itself uses for them."""
+    names = ", ".join(columns)
+    driver: Any = session.connection().connection.driver_connection
+    if is_postgresql(session):
+        with driver.cursor() as cursor, cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        return
+    statement = f"INSERT INTO {table} ({names}) VALUES ({', '.join('?' * len(columns))})"  # noqa: S608
+    cursor = driver.cursor()
+    try:
+        cursor.executemany(
+            statement,
+            (tuple(time_text(v) if isinstance(v, datetime) else v for v in row) for row in rows),
+        )
+    finally:
+        cursor.close()
+
+
+def one_of(
+    session: Session, column: str, values: Sequence[Any], *, name: str = "values"
+) -> TextClause:
+    """``column`` is one of ``values``, as one bound parameter called ``name``. ``column`` is
+    a qualified column name of this package's own (``payments.id``), never input."""
+    if is_postgresql(session):
+        return text(f"{column} = ANY(:{name})").bindparams(**{name: list(values)})
+    return text(f"{column} IN (SELECT value FROM json_each(:{name}))").bindparams(  # noqa: S608
+        **{name: json.dumps(list(values))}
+    )
+
+
+def chunks(values: Sequence[T], size: int) -> Iterable[Sequence[T]]:
+    """``values`` in consecutive slices of at most ``size``."""
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
