@@ -27,6 +27,8 @@ NAMING_CONVENTION = {
 }
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+SQLITE_CHECKPOINT_PAGES = 10_000
+SQLITE_CACHE_KIB = 32 * 1024
 WRITE = "potluck_write"
 
 
@@ -85,6 +87,12 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA synchronous=NORMAL")
+        # A checkpoint copies the write-ahead log back into the database and syncs it, which
+        # stalls the writer that triggers it; checkpointing every ~40 MB instead of every 4 MB
+        # makes those stalls ten times rarer for the same work.
+        cursor.execute(f"PRAGMA wal_autocheckpoint={SQLITE_CHECKPOINT_PAGES}")
+        # A 32 MiB page cache (the default is 2 MiB) keeps the books' indexes in memory.
+        cursor.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
         cursor.close()
 
     @event.listens_for(engine, "begin")

@@ -24,6 +24,8 @@ class TestMigrations:
             assert session.execute(text("PRAGMA journal_mode")).scalar() == "wal"
             assert session.execute(text("PRAGMA foreign_keys")).scalar() == 1
             assert session.execute(text("PRAGMA busy_timeout")).scalar() == 30000
+            assert session.execute(text("PRAGMA wal_autocheckpoint")).scalar() == 10_000
+            assert session.execute(text("PRAGMA cache_size")).scalar() == -32 * 1024
 
 
 class TestAppendOnlyActivity:
