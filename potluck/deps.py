@@ -7,10 +7,14 @@ so nothing is acknowledged that was not committed.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import math
+from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Annotated
 
+import anyio
+import anyio.to_thread
+from anyio.lowlevel import RunVar
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
@@ -49,28 +53,56 @@ ClockDep = Annotated[Clock, Depends(get_clock)]
 DatabaseDep = Annotated[Database, Depends(get_database)]
 
 
-def get_session(request: Request, database: DatabaseDep) -> Iterator[Session]:
+async def get_session(request: Request, database: DatabaseDep) -> AsyncIterator[Session]:
+    # Async so that opening costs no thread hop: a session connects on its first statement,
+    # which runs in the route's thread. Ending it does I/O, so it runs in a thread of its own
+    # that never waits for a free worker (as FastAPI ends sync dependencies): the transaction
+    # holds a connection and, on SQLite, the write lock, which routes queued for a worker may
+    # be waiting for.
     session = database.session(write=request.method not in READ_ONLY_METHODS)
     try:
         yield session
-    except PotluckError as error:
-        if error.keeps_writes:
-            session.commit()
-        else:
-            # Keep what was loaded (the signed-in peer the error page shows) readable after
-            # the rollback, instead of expiring it in a session that is about to close.
-            session.expunge_all()
-            session.rollback()
-        _run_after_commit(session, committed=error.keeps_writes)
-        session.close()
+    except BaseException as error:
+        with anyio.CancelScope(shield=True):
+            await anyio.to_thread.run_sync(_end_after_error, session, error, limiter=_enders())
         raise
+    with anyio.CancelScope(shield=True):
+        await anyio.to_thread.run_sync(_commit, session, limiter=_enders())
+
+
+_ENDERS: RunVar[anyio.CapacityLimiter] = RunVar("potluck_session_enders")
+
+
+def _enders() -> anyio.CapacityLimiter:
+    """Threads that end transactions: as many as there are transactions to end."""
+    try:
+        return _ENDERS.get()
+    except LookupError:
+        limiter = anyio.CapacityLimiter(math.inf)
+        _ENDERS.set(limiter)
+        return limiter
+
+
+def _commit(session: Session) -> None:
+    try:
+        session.commit()
     except BaseException:
+        _end_after_error(session, None)
+        raise
+    _run_after_commit(session, committed=True)
+    session.close()
+
+
+def _end_after_error(session: Session, error: BaseException | None) -> None:
+    if isinstance(error, PotluckError) and error.keeps_writes:
+        session.commit()
+        _run_after_commit(session, committed=True)
+    else:
+        # Keep what was loaded (the signed-in peer the error page shows) readable after
+        # the rollback, instead of expiring it in a session that is about to close.
         session.expunge_all()
         session.rollback()
-        session.close()
-        raise
-    session.commit()
-    _run_after_commit(session, committed=True)
+        _run_after_commit(session, committed=False)
     session.close()
 
 
