@@ -10,7 +10,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import InstrumentedAttribute, Session
+from sqlalchemy.orm import InstrumentedAttribute, Session, joinedload
 
 from potluck.config import Settings
 from potluck.errors import Conflict, NotFound, NotSignedIn, TooManyAttempts
@@ -285,9 +285,12 @@ def revoke_token(session: Session, peer: Peer, token_id: int, *, now: datetime) 
 
 
 def live_token(session: Session, secret: str) -> ApiToken | None:
-    """The API token with this secret, unless it is unknown or revoked. Reads only."""
+    """The API token with this secret, unless it is unknown or revoked, with its peer loaded
+    in the same query (every API request asks). Reads only."""
     token = session.scalar(
-        select(ApiToken).where(ApiToken.secret_hash == rules.secret_hash(secret))
+        select(ApiToken)
+        .options(joinedload(ApiToken.peer))
+        .where(ApiToken.secret_hash == rules.secret_hash(secret))
     )
     if token is None or token.revoked_at is not None:
         return None
