@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Annotated, Literal
 
@@ -35,8 +36,12 @@ router = APIRouter(tags=["books"])
 _WRITE_ERRORS = responses(NotSignedIn, Forbidden, NotFound, Conflict, InvalidInput)
 
 
-def transfers_out(session: Session, rows: list[rules.TransferRow]) -> list[TransferOut]:
-    keys = {chain_id: books.chain_key(session, chain_id) for chain_id in {r.chain_id for r in rows}}
+def transfers_out(
+    session: Session, rows: list[rules.TransferRow], *, known_keys: Mapping[int, str] | None = None
+) -> list[TransferOut]:
+    """The answer for ``rows``; ``known_keys`` (chain id to key) saves looking those up."""
+    keys = dict(known_keys or {})
+    keys.update(books.chain_keys(session, {r.chain_id for r in rows} - keys.keys()))
     scales = accounts.exponents(session, {r.commodity for r in rows})
     return [TransferOut.of(r, keys[r.chain_id], scales.get(r.commodity, 0)) for r in rows]
 
@@ -198,13 +203,13 @@ def post_transfer(
 ) -> Response:
     """Post one transfer into the books of a project you steward. Posting the same id with
     the same content again answers like the first time; with other content, 409."""
+    chains = books.stewarded_chains(session, writer.id)
     row = posting.post_transfer(
-        session,
-        body.request(),
-        now=clock.now(),
-        allowed_chain_ids=books.stewarded_chain_ids(session, writer.id),
+        session, body.request(), now=clock.now(), allowed_chain_ids=chains.keys()
     )
-    return idempotency.respond(session, transfers_out(session, [row])[0], status_code=201)
+    return idempotency.respond(
+        session, transfers_out(session, [row], known_keys=chains)[0], status_code=201
+    )
 
 
 @router.post(
@@ -215,16 +220,17 @@ def post_transfer(
 )
 def post_batch(body: BatchIn, session: SessionDep, writer: ApiWriter, clock: ClockDep) -> Response:
     """Post linked transfers: all of them, or none and an error naming the first that fails."""
+    chains = books.stewarded_chains(session, writer.id)
     rows = posting.post_batch(
         session,
         [t.request() for t in body.transfers],
         now=clock.now(),
         batch_id=body.batch_id,
-        allowed_chain_ids=books.stewarded_chain_ids(session, writer.id),
+        allowed_chain_ids=chains.keys(),
     )
     return idempotency.respond(
         session,
-        BatchOut(batch_id=body.batch_id, transfers=transfers_out(session, rows)),
+        BatchOut(batch_id=body.batch_id, transfers=transfers_out(session, rows, known_keys=chains)),
         status_code=201,
     )
 

@@ -3,6 +3,7 @@ and everything an export needs."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -71,15 +72,15 @@ def project_chain(session: Session, project_id: int) -> Chain | None:
     return session.scalar(select(Chain).where(Chain.project_id == project_id))
 
 
-def stewarded_chain_ids(session: Session, peer_id: int) -> set[int]:
-    """The books a peer keeps: the chains of the projects they currently steward."""
-    return set(
-        session.scalars(
-            select(Chain.id)
-            .join(Steward, Steward.project_id == Chain.project_id)
-            .where(Steward.peer_id == peer_id, Steward.ended_at.is_(None))
-        )
+def stewarded_chains(session: Session, peer_id: int) -> dict[int, str]:
+    """The books a peer keeps (the chains of the projects they currently steward), as chain
+    id to chain key."""
+    rows = session.execute(
+        select(Chain.id, Chain.key)
+        .join(Steward, Steward.project_id == Chain.project_id)
+        .where(Steward.peer_id == peer_id, Steward.ended_at.is_(None))
     )
+    return dict(rows.all())
 
 
 def is_steward(session: Session, project_id: int, peer_id: int) -> bool:
@@ -190,8 +191,11 @@ def get_transfer(session: Session, transfer_id: str) -> rules.TransferRow:
     return found[transfer_id]
 
 
-def chain_key(session: Session, chain_id: int) -> str:
-    return str(session.scalars(select(Chain.key).where(Chain.id == chain_id)).one())
+def chain_keys(session: Session, chain_ids: Collection[int]) -> dict[int, str]:
+    if not chain_ids:
+        return {}
+    rows = session.execute(select(Chain.id, Chain.key).where(Chain.id.in_(sorted(chain_ids))))
+    return dict(rows.all())
 
 
 @dataclass(frozen=True)
