@@ -117,10 +117,9 @@ class Database:
     def __init__(self, url: str, *, echo: bool = False) -> None:
         self.url = url
         self.engine = make_engine(url, echo=echo)
+        self._write_engine = self.engine.execution_options(**{WRITE: True})
         self._readers = sessionmaker(self.engine, expire_on_commit=False)
-        self._writers = sessionmaker(
-            self.engine.execution_options(**{WRITE: True}), expire_on_commit=False
-        )
+        self._writers = sessionmaker(self._write_engine, expire_on_commit=False)
 
     @property
     def dialect(self) -> str:
@@ -146,6 +145,13 @@ class Database:
             session.close()
         for action in actions:
             action()
+
+    @contextmanager
+    def connection(self, *, write: bool = True) -> Iterator[Connection]:
+        """One unit of work on a bare connection, for bookkeeping that needs no ORM (and none
+        of its cost): commit on success, roll back on any error."""
+        with (self._write_engine if write else self.engine).begin() as connection:
+            yield connection
 
     def dispose(self) -> None:
         self.engine.dispose()

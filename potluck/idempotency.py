@@ -39,13 +39,16 @@ import anyio
 from pydantic import BaseModel
 from sqlalchemy import (
     JSON,
+    URL,
     Boolean,
     CheckConstraint,
+    Connection,
     Integer,
     LargeBinary,
     String,
     Table,
     UniqueConstraint,
+    bindparam,
     delete,
     event,
     insert,
@@ -109,6 +112,55 @@ class IdempotencyRecord(Base):
 
 RECORDS: Table = IdempotencyRecord.__table__  # type: ignore[assignment]
 
+# Built once: every changing request runs some of these, and a statement built afresh costs
+# SQLAlchemy more to compile-key than the database takes to run it.
+_THIS_CLAIM = (RECORDS.c.id == bindparam("record_id")) & (
+    RECORDS.c.lease_token == bindparam("lease")
+)
+_CLAIM = insert(RECORDS).returning(RECORDS.c.id)
+_FIND = select(
+    RECORDS.c.id,
+    RECORDS.c.method,
+    RECORDS.c.path,
+    RECORDS.c.request_hash,
+    RECORDS.c.state,
+    RECORDS.c.work_committed,
+    RECORDS.c.lease_token,
+    RECORDS.c.lease_until,
+    RECORDS.c.status_code,
+    RECORDS.c.response_headers,
+    RECORDS.c.response_body,
+).where(RECORDS.c.caller == bindparam("caller"), RECORDS.c.key == bindparam("key"))
+_TAKE_OVER = (
+    update(RECORDS)
+    .where(_THIS_CLAIM)
+    .values(lease_token=bindparam("new_lease"), lease_until=bindparam("new_lease_until"))
+)
+_MARK_WORK = update(RECORDS).where(_THIS_CLAIM).values(work_committed=True)
+_STORE_WITH_WORK = (
+    update(RECORDS)
+    .where(_THIS_CLAIM)
+    .values(
+        work_committed=True,
+        state="done",
+        status_code=bindparam("answer_status"),
+        response_headers=bindparam("answer_headers", type_=RECORDS.c.response_headers.type),
+        response_body=bindparam("answer_body", type_=RECORDS.c.response_body.type),
+    )
+)
+_STORE = (
+    update(RECORDS)
+    .where(_THIS_CLAIM)
+    .values(
+        state="done",
+        status_code=bindparam("answer_status"),
+        response_headers=bindparam("answer_headers", type_=RECORDS.c.response_headers.type),
+        response_body=bindparam("answer_body", type_=RECORDS.c.response_body.type),
+        completed_at=bindparam("answer_at", type_=RECORDS.c.completed_at.type),
+    )
+)
+_RELEASE = delete(RECORDS).where(_THIS_CLAIM, RECORDS.c.work_committed.is_(False))
+
 
 @dataclass
 class Claim:
@@ -117,7 +169,7 @@ class Claim:
 
     record_id: int
     lease_token: str
-    database_url: str
+    database_url: URL
     committed: bool = False
     stored: bool = False
     _marking: bool = field(default=False, repr=False)
@@ -140,20 +192,12 @@ class LeaseLost(Conflict):
 @event.listens_for(Session, "before_commit")
 def _mark_work(session: Session) -> None:
     claim = _current.get()
-    if (
-        claim is None
-        or claim.committed
-        or session.get_bind().engine.url.render_as_string(hide_password=False) != claim.database_url
-    ):
+    if claim is None or claim.committed or session.get_bind().engine.url != claim.database_url:
         return
     if claim._storing:
         claim._marking = True
         return
-    result = session.execute(
-        update(RECORDS)
-        .where(RECORDS.c.id == claim.record_id, RECORDS.c.lease_token == claim.lease_token)
-        .values(work_committed=True)
-    )
+    result = session.execute(_MARK_WORK, {"record_id": claim.record_id, "lease": claim.lease_token})
     if result.rowcount != 1:  # type: ignore[attr-defined]
         raise LeaseLost(
             "This request took too long and a retry with the same Idempotency-Key took it "
@@ -196,15 +240,14 @@ def respond(
     claim = _current.get()
     if claim is not None and not claim.committed:
         result = session.execute(
-            update(RECORDS)
-            .where(RECORDS.c.id == claim.record_id, RECORDS.c.lease_token == claim.lease_token)
-            .values(
-                work_committed=True,
-                state="done",
-                status_code=status_code,
-                response_headers=_storable_headers(response.raw_headers),
-                response_body=body,
-            )
+            _STORE_WITH_WORK,
+            {
+                "record_id": claim.record_id,
+                "lease": claim.lease_token,
+                "answer_status": status_code,
+                "answer_headers": _storable_headers(response.raw_headers),
+                "answer_body": body,
+            },
         )
         if result.rowcount != 1:  # type: ignore[attr-defined]
             raise LeaseLost(
@@ -223,7 +266,9 @@ def _storable_headers(raw: list[tuple[bytes, bytes]]) -> list[list[str]]:
     ]
 
 
-def purge_expired(session: Session, *, now: datetime, retention: timedelta = RETENTION) -> int:
+def purge_expired(
+    session: Session | Connection, *, now: datetime, retention: timedelta = RETENTION
+) -> int:
     """Forget keys older than ``retention``. Returns how many were forgotten."""
     result = session.execute(delete(RECORDS).where(RECORDS.c.created_at < now - retention))
     return int(result.rowcount)  # type: ignore[attr-defined]
@@ -283,36 +328,33 @@ class Keeper:
     ) -> Outcome:
         now = self.clock.now()
         token = secrets.token_hex(16)
+        # Bare connections: the key's bookkeeping needs none of the ORM, and must not set off
+        # the session hooks that mark the route's work.
         try:
-            with self.database.transaction() as session:
+            with self.database.connection() as connection:
                 if time.monotonic() - self._last_purge > PURGE_EVERY_SECONDS:
                     self._last_purge = time.monotonic()
-                    purge_expired(session, now=now, retention=self.retention)
-                record_id = session.execute(
-                    insert(RECORDS)
-                    .values(
-                        caller=caller,
-                        key=key,
-                        method=method,
-                        path=path,
-                        request_hash=digest,
-                        state="started",
-                        work_committed=False,
-                        lease_token=token,
-                        lease_until=now + self.lease,
-                        created_at=now,
-                    )
-                    .returning(RECORDS.c.id)
+                    purge_expired(connection, now=now, retention=self.retention)
+                record_id = connection.execute(
+                    _CLAIM,
+                    {
+                        "caller": caller,
+                        "key": key,
+                        "method": method,
+                        "path": path,
+                        "request_hash": digest,
+                        "state": "started",
+                        "work_committed": False,
+                        "lease_token": token,
+                        "lease_until": now + self.lease,
+                        "created_at": now,
+                    },
                 ).scalar_one()
-                return Claim(record_id, token, self._url())
+                return Claim(record_id, token, self.database.engine.url)
         except IntegrityError:
             pass
-        with self.database.transaction() as session:
-            found = session.scalars(
-                select(IdempotencyRecord).where(
-                    IdempotencyRecord.caller == caller, IdempotencyRecord.key == key
-                )
-            ).one_or_none()
+        with self.database.connection() as connection:
+            found = connection.execute(_FIND, {"caller": caller, "key": key}).one_or_none()
             if found is None:
                 # Purged between our insert and this read: rare enough to ask for a retry.
                 return _Refusal(Conflict("That Idempotency-Key was just released; retry."))
@@ -349,46 +391,41 @@ class Keeper:
                         "instead of repeating it."
                     )
                 )
-            taken = session.execute(
-                update(RECORDS)
-                .where(RECORDS.c.id == found.id, RECORDS.c.lease_token == found.lease_token)
-                .values(lease_token=token, lease_until=now + self.lease)
+            taken = connection.execute(
+                _TAKE_OVER,
+                {
+                    "record_id": found.id,
+                    "lease": found.lease_token,
+                    "new_lease": token,
+                    "new_lease_until": now + self.lease,
+                },
             )
-            if taken.rowcount != 1:  # type: ignore[attr-defined]
+            if taken.rowcount != 1:
                 return _Refusal(
                     Conflict(
                         f"A request with Idempotency-Key '{key}' is still in progress; "
                         "retry in a moment."
                     )
                 )
-            return Claim(found.id, token, self._url())
-
-    def _url(self) -> str:
-        return self.database.engine.url.render_as_string(hide_password=False)
+            return Claim(found.id, token, self.database.engine.url)
 
     def store(self, claim: Claim, status_code: int, headers: list[list[str]], body: bytes) -> None:
-        with self.database.transaction() as session:
-            session.execute(
-                update(RECORDS)
-                .where(RECORDS.c.id == claim.record_id, RECORDS.c.lease_token == claim.lease_token)
-                .values(
-                    state="done",
-                    status_code=status_code,
-                    response_headers=headers,
-                    response_body=body,
-                    completed_at=self.clock.now(),
-                )
+        with self.database.connection() as connection:
+            connection.execute(
+                _STORE,
+                {
+                    "record_id": claim.record_id,
+                    "lease": claim.lease_token,
+                    "answer_status": status_code,
+                    "answer_headers": headers,
+                    "answer_body": body,
+                    "answer_at": self.clock.now(),
+                },
             )
 
     def release(self, claim: Claim) -> None:
-        with self.database.transaction() as session:
-            session.execute(
-                delete(RECORDS).where(
-                    RECORDS.c.id == claim.record_id,
-                    RECORDS.c.lease_token == claim.lease_token,
-                    RECORDS.c.work_committed.is_(False),
-                )
-            )
+        with self.database.connection() as connection:
+            connection.execute(_RELEASE, {"record_id": claim.record_id, "lease": claim.lease_token})
 
 
 def _error_message(error: PotluckError) -> tuple[int, bytes]:
