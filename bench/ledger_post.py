@@ -126,7 +126,7 @@ def run(engine: str, runs: int, batches: int) -> None:
     if engine == "postgresql":
         print(
             f"  This process needed 1 CPU-second per {cpu_median:,.0f} transfers; the server's "
-            "share (a per-row trigger for each foreign key, index upkeep) is not counted, and "
+            "share (COPY, index upkeep, the per-statement reference check) is not counted, and "
             f"other processes held the cores ({load()})."
         )
     elif cpu_median >= goal:
