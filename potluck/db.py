@@ -7,6 +7,8 @@ of failing when one upgrades a read lock; read-only transactions stay deferred.
 
 from __future__ import annotations
 
+import sqlite3
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -27,6 +29,8 @@ NAMING_CONVENTION = {
 }
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+# AnyIO's default number of worker threads, each of which may hold a connection.
+SQLITE_POOL_SIZE = 40
 SQLITE_CHECKPOINT_PAGES = 10_000
 SQLITE_CACHE_KIB = 32 * 1024
 WRITE = "potluck_write"
@@ -63,12 +67,51 @@ def is_sqlite(url: str) -> bool:
     return url.startswith("sqlite")
 
 
+class _SqliteConnection(sqlite3.Connection):
+    """A connection that lets the next writer of its process in as soon as it commits or
+    rolls back (see ``_configure_sqlite``)."""
+
+    writers: threading.Lock
+    holds_write_lock = False
+
+    def commit(self) -> None:
+        try:
+            super().commit()
+        finally:
+            self._let_next_writer_in()
+
+    def rollback(self) -> None:
+        try:
+            super().rollback()
+        finally:
+            self._let_next_writer_in()
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            self._let_next_writer_in()
+
+    def _let_next_writer_in(self) -> None:
+        if self.holds_write_lock:
+            self.holds_write_lock = False
+            self.writers.release()
+
+
 def make_engine(url: str, *, echo: bool = False) -> Engine:
     if is_sqlite(url):
         engine = create_engine(
             url,
             echo=echo,
-            connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
+            connect_args={
+                "check_same_thread": False,
+                "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000,
+                "factory": _SqliteConnection,
+            },
+            # Connections are cheap and a thread waiting for one may hold what the others
+            # need: keep one per worker thread and never make a thread wait for a connection.
+            pool_size=SQLITE_POOL_SIZE,
+            max_overflow=-1,
         )
         _configure_sqlite(engine)
         return engine
@@ -78,8 +121,14 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
 
 
 def _configure_sqlite(engine: Engine) -> None:
+    # SQLite lets one writer in at a time; the others retry on the busy timeout, sleeping
+    # between tries for longer and longer (up to 100 ms), so the lock sits free while they
+    # sleep. The writers of one process queue here instead and enter as soon as it is free.
+    writers = threading.Lock()
+
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
+        dbapi_connection.writers = writers
         # Let SQLAlchemy's "begin" event emit BEGIN itself, so we choose its kind.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
@@ -98,7 +147,16 @@ def _configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Connection) -> None:
         if connection.get_execution_options().get(WRITE):
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
+            dbapi_connection: Any = connection.connection.dbapi_connection
+            if not writers.acquire(timeout=SQLITE_BUSY_TIMEOUT_MS / 1000):
+                msg = "database is locked (waited for this process's other writers)"
+                raise sqlite3.OperationalError(msg)
+            dbapi_connection.holds_write_lock = True
+            try:
+                connection.exec_driver_sql("BEGIN IMMEDIATE")
+            except BaseException:
+                dbapi_connection._let_next_writer_in()
+                raise
         else:
             connection.exec_driver_sql("BEGIN")
 
