@@ -8,17 +8,19 @@ clears again, from the same stored needs and pledges, to the same charges) or th
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from operator import attrgetter
 from typing import Any
 
 from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from potluck.money import CURRENCIES
-from potluck.pledges import rules
+from potluck.pledges import bulk, rules
 from potluck.pledges.models import (
     Need,
     Payday,
@@ -153,6 +155,7 @@ def plan_payday(session: Session, period: Period, minimum: MinimumCharge) -> Pay
     }
     minimum_table = minimum.table(CURRENCIES[code] for code in sorted(currencies))
     batched = rules.donor_payments(clearing.charges, minimum_table, carried_forward)
+    head = _memo_head(period)
     payments = tuple(
         PaymentPlan(
             donor_id=payment.donor_id,
@@ -160,7 +163,7 @@ def plan_payday(session: Session, period: Period, minimum: MinimumCharge) -> Pay
             amount=payment.amount,
             carried_in=payment.carried_in,
             lines=_lines(
-                period, payment.charges, outstanding.get((payment.donor_id, payment.commodity), ())
+                head, payment.charges, outstanding.get((payment.donor_id, payment.commodity), ())
             ),
         )
         for payment in batched.payments
@@ -179,7 +182,7 @@ def plan_payday(session: Session, period: Period, minimum: MinimumCharge) -> Pay
 
 
 def _lines(
-    period: Period, charges: Sequence[rules.Charge], earlier: Sequence[Outstanding]
+    head: str, charges: Sequence[rules.Charge], earlier: Sequence[Outstanding]
 ) -> tuple[Line, ...]:
     amounts: dict[int, int] = defaultdict(int)
     pledges: dict[int, list[int]] = defaultdict(list)
@@ -190,13 +193,16 @@ def _lines(
         amounts[item.project_id] += item.amount
         pledges[item.project_id].append(item.pledge_id)
     return tuple(
-        Line(project_id, amounts[project_id], _memo(period, pledges[project_id]))
+        Line(project_id, amounts[project_id], _memo(head, pledges[project_id]))
         for project_id in sorted(amounts)
     )
 
 
-def _memo(period: Period, pledge_ids: list[int]) -> str:
-    head = f"Payday {period.start.isoformat()} to {period.end.isoformat()}: pledge"
+def _memo_head(period: Period) -> str:
+    return f"Payday {period.start.isoformat()} to {period.end.isoformat()}: pledge"
+
+
+def _memo(head: str, pledge_ids: list[int]) -> str:
     ids = sorted(set(pledge_ids))
     text = f"{head}{'s' if len(ids) > 1 else ''} {', '.join(map(str, ids))}"
     if len(text) <= MAX_MEMO:
@@ -274,7 +280,8 @@ def store_payday(session: Session, plan: PaydayPlan, *, now: datetime) -> Payday
                 c.kind.value,
                 get((c.donor_id, c.commodity)),
             )
-            for c in plan.clearing.charges
+            # In the order of the table's key, so each insert appends to it.
+            for c in sorted(plan.clearing.charges, key=attrgetter("pledge_id"))
         ],
     )
     if plan.clearing.coverage:
@@ -311,30 +318,44 @@ def store_payday(session: Session, plan: PaydayPlan, *, now: datetime) -> Payday
             .values(payment_reference=bindparam("ref")),
             tied,
         )
-    if plan.payments:
-        session.execute(
-            insert(PAYMENTS),
-            [
-                {
-                    "reference": paying[payment.donor_id, payment.commodity],
-                    "payday_id": payday.id,
-                    "donor_id": payment.donor_id,
-                    "commodity": payment.commodity,
-                    "amount": payment.amount,
-                    "carried_in": payment.carried_in,
-                    "lines": [[line.project_id, line.amount, line.memo] for line in payment.lines],
-                    "payment_id": None,
-                    "state": "planned",
-                    "provider": "",
-                    "updated_at": now,
-                }
-                for payment in plan.payments
-            ],
-        )
+    bulk.insert_rows(
+        session,
+        "payday_payments",
+        _PAYMENT_COLUMNS,
+        (
+            (
+                paying[payment.donor_id, payment.commodity],
+                payday.id,
+                payment.donor_id,
+                payment.commodity,
+                payment.amount,
+                payment.carried_in,
+                json.dumps([[line.project_id, line.amount, line.memo] for line in payment.lines]),
+                None,
+                "planned",
+                "",
+                now,
+            )
+            for payment in plan.payments
+        ),
+    )
     session.flush()
     return payday
 
 
+_PAYMENT_COLUMNS = (
+    "reference",
+    "payday_id",
+    "donor_id",
+    "commodity",
+    "amount",
+    "carried_in",
+    "lines",
+    "payment_id",
+    "state",
+    "provider",
+    "updated_at",
+)
 _SQLITE_INSERT = (
     f"INSERT INTO payday_charges ({', '.join(_CHARGE_COLUMNS)}) "  # noqa: S608 - fixed names
     f"VALUES ({', '.join('?' * len(_CHARGE_COLUMNS))})"

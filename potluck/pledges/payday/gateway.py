@@ -63,13 +63,8 @@ _CHUNK = 900
 _MANY = 20_000
 
 
-@dataclass(frozen=True, slots=True)
-class Line:
-    """One project's part of a donor's payment."""
-
-    project_id: int
-    amount: int
-    memo: str
+Line = PaymentLine
+"""One project's part of a donor's payment."""
 
 
 def providers_for(
@@ -119,7 +114,7 @@ def start_many(
                 start.reference,
                 start.donor_id,
                 start.currency,
-                [PaymentLine(line.project_id, line.amount, line.memo) for line in start.lines],
+                start.lines,
                 start.provider,
             )
             for start in starts

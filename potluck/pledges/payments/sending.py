@@ -78,7 +78,7 @@ def _locked(session: Session, payment_ids: Sequence[int]) -> list[Any]:
         )
         if bulk.is_postgresql(session):
             query = query.with_for_update()
-        rows.extend(session.execute(query))
+        rows.extend(session.execute(query).all())
     return rows
 
 
@@ -300,7 +300,7 @@ def _lines(session: Session, payment_ids: Sequence[int]) -> dict[int, list[books
             )
             .where(bulk.one_of(session, "payment_lines.payment_id", part))
             .order_by(PaymentLineRow.payment_id, PaymentLineRow.position)
-        ):
+        ).all():
             lines[payment_id].append(books.SettledLine(position, project_id, amount, memo))
     return lines
 
@@ -323,19 +323,24 @@ def record_many(
         recorded.states[row.id] = row.state
         if isinstance(result, ProviderUnavailable):
             continue
-        if result.provider_ref is not None and row.provider_ref is None:
-            refs.append({"pid": row.id, "ref": result.provider_ref, "now": now})
         recorded.later.extend(result.later)
+        ref = row.provider_ref or result.provider_ref
         state = PaymentState(row.state)
+        new = None
         if result.state is PaymentState.SUCCEEDED and result.fee is not None:
             new = rules.next_state(state, rules.Change.SUCCEED)
-            if new is not None:
-                fee = max(0, min(result.fee, row.amount))
-                fees[row.id] = fee
-                providers[row.id] = (row.provider, row.currency)
-                settled.append({"pid": row.id, "new_state": new.value, "fee": fee, "now": now})
-                recorded.states[row.id] = new.value
-        elif result.state is PaymentState.FAILED:
+        if new is not None:
+            fee = max(0, min(result.fee or 0, row.amount))
+            fees[row.id] = fee
+            providers[row.id] = (row.provider, row.currency)
+            settled.append(
+                {"pid": row.id, "new_state": new.value, "fee": fee, "ref": ref, "now": now}
+            )
+            recorded.states[row.id] = new.value
+            continue
+        if ref != row.provider_ref:
+            refs.append({"pid": row.id, "ref": ref, "now": now})
+        if result.state is PaymentState.FAILED:
             declined.append(
                 Failure(
                     row,
@@ -359,6 +364,7 @@ def record_many(
             .values(
                 state=bindparam("new_state"),
                 fee=bindparam("fee"),
+                provider_ref=bindparam("ref"),
                 succeeded_at=bindparam("now"),
                 updated_at=bindparam("now"),
             ),

@@ -93,8 +93,9 @@ def _checked_lines(
                 f"Line {position + 1}: project {line.project_id} does not exist.",
                 field=f"lines.{position}.project_id",
             )
+        memo = rules.check_line_memo(line.memo, position)
         checked.append(
-            PaymentLine(line.project_id, line.amount, rules.check_line_memo(line.memo, position))
+            line if memo == line.memo else PaymentLine(line.project_id, line.amount, memo)
         )
     return checked
 

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from potluck.ledger import rules as ledger_rules
 from potluck.ledger.models import Account
 from potluck.ledger.service import accounts, posting
+from potluck.pledges import bulk
 from potluck.pledges.models import PledgeHold
 from potluck.pledges.rules.schedule import PaydayCadence, hold_timeout
 
@@ -67,10 +68,7 @@ def pledged_account(
     if (project_id is None) == (peer_id is None):
         msg = "A pledged account belongs to exactly one peer or one project."
         raise ValueError(msg)
-    if project_id is not None:
-        key = f"project:{project_id}:{PLEDGED}:-:{commodity}"
-    else:
-        key = f"peer:{peer_id}:{PLEDGED}:{commodity}"
+    key = _pledged_key(commodity, project_id=project_id, peer_id=peer_id)
     found = session.scalar(select(Account.id).where(Account.key == key))
     if found is not None:
         return int(found)
@@ -96,6 +94,49 @@ def pledged_account(
         },
     )
     return int(session.scalars(select(Account.id).where(Account.key == key)).one())
+
+
+def _pledged_key(commodity: str, *, project_id: int | None, peer_id: int | None) -> str:
+    if project_id is not None:
+        return f"project:{project_id}:{PLEDGED}:-:{commodity}"
+    return f"peer:{peer_id}:{PLEDGED}:{commodity}"
+
+
+def pledged_accounts(
+    session: Session, owners: Iterable[tuple[str, int, str]], *, now: datetime
+) -> dict[tuple[str, int, str], int]:
+    """:func:`pledged_account` for many ``("project" or "peer", owner id, commodity)`` at once:
+    those that exist are read in a few queries, and only a missing one is opened on its own."""
+    keys = {
+        owner: _pledged_key(
+            owner[2],
+            project_id=owner[1] if owner[0] == "project" else None,
+            peer_id=owner[1] if owner[0] == "peer" else None,
+        )
+        for owner in set(owners)
+    }
+    found: dict[str, int] = {}
+    for part in bulk.chunks(sorted(keys.values()), 20_000):
+        found.update(
+            session.execute(
+                select(Account.key, Account.id).where(
+                    bulk.one_of(session, "ledger_accounts.key", part)
+                )
+            ).all()
+        )
+    opened = {}
+    for (kind, owner_id, commodity), key in keys.items():
+        account = found.get(key)
+        if account is None:
+            account = pledged_account(
+                session,
+                commodity=commodity,
+                now=now,
+                project_id=owner_id if kind == "project" else None,
+                peer_id=owner_id if kind == "peer" else None,
+            )
+        opened[kind, owner_id, commodity] = account
+    return opened
 
 
 @dataclass(frozen=True, slots=True)
@@ -242,21 +283,27 @@ class Settlement:
 
 def settle_holds(session: Session, settled: Sequence[Settlement], *, now: datetime) -> None:
     """Return both pledged accounts to zero for promises the donor has paid."""
+    accounts_of = pledged_accounts(
+        session,
+        [
+            owner
+            for item in settled
+            for owner in (
+                ("peer", item.donor_id, item.commodity),
+                ("project", item.project_id, item.commodity),
+            )
+        ],
+        now=now,
+    )
     requests = []
     for item in settled:
         hold = item.hold
-        donor_account = pledged_account(
-            session, commodity=item.commodity, peer_id=item.donor_id, now=now
-        )
-        project_account = pledged_account(
-            session, commodity=item.commodity, project_id=item.project_id, now=now
-        )
         requests.append(
             ledger_rules.TransferRequest(
                 id=settle_id(hold.pledge_id, hold.revision),
                 kind="transfer",
-                debit_account_id=project_account,
-                credit_account_id=donor_account,
+                debit_account_id=accounts_of["project", item.project_id, item.commodity],
+                credit_account_id=accounts_of["peer", item.donor_id, item.commodity],
                 amount=hold.amount,
                 memo=f"All-or-nothing pledge {hold.pledge_id} paid",
             )
