@@ -31,6 +31,9 @@ NAMING_CONVENTION = {
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 # AnyIO's default number of worker threads, each of which may hold a connection.
 SQLITE_POOL_SIZE = 40
+# Per server process; two processes stay within PostgreSQL's default 100 connections.
+POSTGRES_POOL_SIZE = 20
+POSTGRES_POOL_OVERFLOW = 20
 SQLITE_CHECKPOINT_PAGES = 10_000
 SQLITE_CACHE_KIB = 32 * 1024
 WRITE = "potluck_write"
@@ -117,7 +120,15 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
         return engine
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
-    return create_engine(url, echo=echo, pool_size=10, max_overflow=20, pool_pre_ping=True)
+    # Opening a PostgreSQL connection costs far more than a request: keep as many as the
+    # worker threads use at once (a connection beyond the pool is closed when given back).
+    return create_engine(
+        url,
+        echo=echo,
+        pool_size=POSTGRES_POOL_SIZE,
+        max_overflow=POSTGRES_POOL_OVERFLOW,
+        pool_pre_ping=True,
+    )
 
 
 def _configure_sqlite(engine: Engine) -> None:
