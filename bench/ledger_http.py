@@ -62,7 +62,9 @@ def start_server(database_url: str, workers: int) -> tuple[subprocess.Popen[byte
     process = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "potluck.app:create_app", "--factory", "--host",
          "127.0.0.1", "--port", str(port), "--workers", str(workers), "--log-level", "warning",
-         "--no-access-log"],
+         "--no-access-log",
+         # What `potluck serve` picks by itself; named here so a missing one fails loudly.
+         "--loop", "uvloop", "--http", "httptools"],
         env=env,
     )  # fmt: skip
     deadline = time.monotonic() + 60
@@ -247,7 +249,7 @@ def run(engine: str, runs: int, requests: int, clients: int, workers: int) -> No
         f"ceiling here is set by the framework and the machine ({load()}), the load generator "
         "sharing the cores; a posting costs about "
         f"{baseline / keyed_rate:.1f} reads (token check, key claim, locked posting, answer "
-        "stored with the work, each sync dependency a thread hop)."
+        "stored with the work; the write lock lets one posting in at a time)."
     )
 
 
