@@ -28,6 +28,7 @@ import time
 from collections import Counter
 
 import httpx
+import uvloop
 
 from bench.ledger_common import NOW, SeededBooks, database_for, load, machine, seed_books
 from potluck.db import Database
@@ -118,20 +119,15 @@ class Connection:
         return cls(reader, writer)
 
     async def request(self, method: str, path: str, headers: dict[str, str], body: bytes) -> int:
-        lines = [f"{method} {path} HTTP/1.1", "Host: bench", f"Content-Length: {len(body)}"]
-        lines.extend(f"{name}: {value}" for name, value in headers.items())
-        self.writer.write(("\r\n".join(lines) + "\r\n\r\n").encode() + body)
-        status_line = await self.reader.readline()
-        length = 0
-        while True:
-            line = await self.reader.readline()
-            if line in (b"\r\n", b""):
-                break
-            name, _, value = line.decode("latin-1").partition(":")
-            if name.lower() == "content-length":
-                length = int(value)
+        head = f"{method} {path} HTTP/1.1\r\nHost: bench\r\nContent-Length: {len(body)}\r\n"
+        head += "".join(f"{name}: {value}\r\n" for name, value in headers.items())
+        self.writer.write(head.encode() + b"\r\n" + body)
+        # The whole head at once, and the body length picked out of it as bytes.
+        answer = await self.reader.readuntil(b"\r\n\r\n")
+        at = answer.lower().find(b"\r\ncontent-length:")
+        length = int(answer[at + 17 : answer.index(b"\r\n", at + 2)]) if at >= 0 else 0
         await self.reader.readexactly(length)
-        return int(status_line.split()[1])
+        return int(answer[9:12])
 
     def close(self) -> None:
         self.writer.close()
@@ -203,7 +199,7 @@ def run(engine: str, runs: int, requests: int, clients: int, workers: int) -> No
                     tag = f"r{run_number}-{'k' if keyed else 'n'}"
                     affordable = requests - REFUSED_PER_RUN
                     credit(database, books, affordable, f"credit-{tag}")
-                    rate, statuses = asyncio.run(
+                    rate, statuses = uvloop.run(
                         fire(
                             url,
                             token,
@@ -218,7 +214,7 @@ def run(engine: str, runs: int, requests: int, clients: int, workers: int) -> No
                     assert balance(database, books) == 0
                     rates[keyed].append(rate)
             baseline = statistics.median(
-                asyncio.run(read_rate(url, "r0-k-0", requests, clients)) for _ in range(runs)
+                uvloop.run(read_rate(url, "r0-k-0", requests, clients)) for _ in range(runs)
             )
         finally:
             process.send_signal(signal.SIGTERM)
