@@ -51,6 +51,27 @@ def insert_rows(
         cursor.close()
 
 
+def execute_many(session: Session, statement: str, rows: Iterable[Sequence[Any]]) -> None:
+    """Run ``statement`` once per row through the driver: an UPDATE of a hundred thousand
+    rows costs what the database does, not SQLAlchemy's processing of each parameter set.
+
+    ``statement`` is this package's own SQL with ``?`` placeholders, never input; on SQLite,
+    times are written in the text form SQLAlchemy itself uses for them."""
+    driver: Any = session.connection().connection.driver_connection
+    if is_postgresql(session):
+        with driver.cursor() as cursor:
+            cursor.executemany(statement.replace("?", "%s"), list(rows))
+        return
+    cursor = driver.cursor()
+    try:
+        cursor.executemany(
+            statement,
+            (tuple(time_text(v) if isinstance(v, datetime) else v for v in row) for row in rows),
+        )
+    finally:
+        cursor.close()
+
+
 def one_of(
     session: Session, column: str, values: Sequence[Any], *, name: str = "values"
 ) -> TextClause:

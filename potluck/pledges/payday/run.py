@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy import Table, bindparam, func, select, update
+from sqlalchemy import Table, func, select, update
 from sqlalchemy.orm import Session
 
 from potluck.clock import Clock
@@ -261,26 +261,20 @@ def _start_payments(runner: Runner, payday_id: int) -> None:
                 ],
                 now=now,
             )
-            session.execute(
-                update(PAYDAY_PAYMENTS)
-                .where(PAYDAY_PAYMENTS.c.reference == bindparam("ref"))
-                .values(
-                    payment_id=bindparam("payment"),
-                    provider=bindparam("provider"),
-                    state=bindparam("new_state"),
-                    updated_at=bindparam("now"),
-                ),
+            bulk.execute_many(
+                session,
+                "UPDATE payday_payments SET payment_id = ?, provider = ?, state = ?, "
+                "updated_at = ? WHERE reference = ?",
                 [
-                    {
-                        "ref": row.reference,
-                        "payment": started[row.reference][0],
-                        "provider": providers[row.donor_id],
-                        "new_state": started[row.reference][1],
-                        "now": now,
-                    }
+                    (
+                        started[row.reference][0],
+                        providers[row.donor_id],
+                        started[row.reference][1],
+                        now,
+                        row.reference,
+                    )
                     for row in batch
                 ],
-                execution_options={"synchronize_session": False},
             )
         after = batch[-1].reference
         runner.progress.advance(len(batch))
@@ -345,19 +339,15 @@ def record_states(session: Session, changes: Sequence[tuple[str, str]], *, runne
             ).all()
         )
     now = runner.clock.now()
-    plain = [
-        {"ref": reference, "new_state": state, "now": now}
-        for reference, state in changes
-        if stored.get(reference) != state and state != gateway.FAILED
-    ]
-    if plain:
-        session.execute(
-            update(PAYDAY_PAYMENTS)
-            .where(PAYDAY_PAYMENTS.c.reference == bindparam("ref"))
-            .values(state=bindparam("new_state"), updated_at=bindparam("now")),
-            plain,
-            execution_options={"synchronize_session": False},
-        )
+    bulk.execute_many(
+        session,
+        "UPDATE payday_payments SET state = ?, updated_at = ? WHERE reference = ?",
+        [
+            (state, now, reference)
+            for reference, state in changes
+            if stored.get(reference) != state and state != gateway.FAILED
+        ],
+    )
     for reference, state in changes:
         if state == gateway.FAILED and stored.get(reference) != state:
             record_state(session, reference, state, runner=runner)

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, bindparam, func, select, update
+from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -134,15 +134,12 @@ def _methods(
 
 
 _SENT = (
-    update(PAYMENTS)
-    .where(PAYMENTS.c.id == bindparam("pid"))
-    .values(
-        state=bindparam("new_state"),
-        attempts=PAYMENTS.c.attempts + 1,
-        sent_at=func.coalesce(PAYMENTS.c.sent_at, bindparam("now")),
-        updated_at=bindparam("now"),
-        method_id=bindparam("method"),
-    )
+    "UPDATE payments SET state = ?, attempts = attempts + 1, sent_at = COALESCE(sent_at, ?), "
+    "updated_at = ?, method_id = ? WHERE id = ?"
+)
+_SETTLED = (
+    "UPDATE payments SET state = ?, fee = ?, provider_ref = ?, succeeded_at = ?, updated_at = ? "
+    "WHERE id = ?"
 )
 
 
@@ -155,7 +152,7 @@ def prepare_many(
     rows = _locked(session, payment_ids)
     by_id, active = _methods(session, rows, providers)
     prepared = Prepared()
-    sent: list[dict[str, Any]] = []
+    sent: list[tuple[Any, ...]] = []
     no_card: list[Failure] = []
     for row in rows:
         state = PaymentState(row.state)
@@ -179,14 +176,8 @@ def prepare_many(
                 continue
         new = rules.next_state(state, rules.Change.SEND)
         new_state = new.value if new is not None else row.state
-        sent.append(
-            {
-                "pid": row.id,
-                "new_state": new_state,
-                "now": now,
-                "method": method.id if method is not None else row.method_id,
-            }
-        )
+        method_id = method.id if method is not None else row.method_id
+        sent.append((new_state, now, now, method_id, row.id))
         prepared.states[row.id] = new_state
         prepared.requests.setdefault(row.provider, []).append(
             rules.charge_request(
@@ -199,8 +190,7 @@ def prepare_many(
                 provider_ref=row.provider_ref,
             )
         )
-    if sent:
-        session.execute(_SENT, sent, execution_options={"synchronize_session": False})
+    bulk.execute_many(session, _SENT, sent)
     prepared.states.update(fail_many(session, no_card, now=now))
     return prepared
 
@@ -314,7 +304,7 @@ def record_many(
     provider could not be reached, or did not say its fee yet)."""
     recorded = Recorded()
     refs: list[dict[str, Any]] = []
-    settled: list[dict[str, Any]] = []
+    settled: list[tuple[Any, ...]] = []
     fees: dict[int, int] = {}
     declined: list[Failure] = []
     providers: dict[int, tuple[str, str]] = {}
@@ -333,9 +323,7 @@ def record_many(
             fee = max(0, min(result.fee or 0, row.amount))
             fees[row.id] = fee
             providers[row.id] = (row.provider, row.currency)
-            settled.append(
-                {"pid": row.id, "new_state": new.value, "fee": fee, "ref": ref, "now": now}
-            )
+            settled.append((new.value, fee, ref, now, now, row.id))
             recorded.states[row.id] = new.value
             continue
         if ref != row.provider_ref:
@@ -358,19 +346,7 @@ def record_many(
             execution_options=options,
         )
     if settled:
-        session.execute(
-            update(PAYMENTS)
-            .where(PAYMENTS.c.id == bindparam("pid"))
-            .values(
-                state=bindparam("new_state"),
-                fee=bindparam("fee"),
-                provider_ref=bindparam("ref"),
-                succeeded_at=bindparam("now"),
-                updated_at=bindparam("now"),
-            ),
-            settled,
-            execution_options=options,
-        )
+        bulk.execute_many(session, _SETTLED, settled)
         lines = _lines(session, list(fees))
         books.post_settlements(
             session,
