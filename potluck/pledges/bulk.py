@@ -10,16 +10,17 @@ SQLite).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import TextClause, text
+from sqlalchemy import Select, TextClause, text
 from sqlalchemy.orm import Session
 
 from potluck.ledger.rules import time_text
 
 T = TypeVar("T")
+_FETCH = 20_000
 
 
 def is_postgresql(session: Session) -> bool:
@@ -43,10 +44,7 @@ def insert_rows(
     statement = f"INSERT INTO {table} ({names}) VALUES ({', '.join('?' * len(columns))})"  # noqa: S608
     cursor = driver.cursor()
     try:
-        cursor.executemany(
-            statement,
-            (tuple(time_text(v) if isinstance(v, datetime) else v for v in row) for row in rows),
-        )
+        cursor.executemany(statement, _with_time_text(rows))
     finally:
         cursor.close()
 
@@ -64,12 +62,25 @@ def execute_many(session: Session, statement: str, rows: Iterable[Sequence[Any]]
         return
     cursor = driver.cursor()
     try:
-        cursor.executemany(
-            statement,
-            (tuple(time_text(v) if isinstance(v, datetime) else v for v in row) for row in rows),
-        )
+        cursor.executemany(statement, _with_time_text(rows))
     finally:
         cursor.close()
+
+
+def _with_time_text(rows: Iterable[Sequence[Any]]) -> Iterator[tuple[Any, ...]]:
+    """``rows`` with their times as text; a batch shares a few times, each formatted once."""
+    texts: dict[datetime, str] = {}
+    for row in rows:
+        values = []
+        for value in row:
+            if isinstance(value, datetime):
+                text_of = texts.get(value)
+                if text_of is None:
+                    text_of = texts[value] = time_text(value)
+                values.append(text_of)
+            else:
+                values.append(value)
+        yield tuple(values)
 
 
 def one_of(
@@ -82,6 +93,34 @@ def one_of(
     return text(f"{column} IN (SELECT value FROM json_each(:{name}))").bindparams(  # noqa: S608
         **{name: json.dumps(list(values))}
     )
+
+
+def raw_rows(session: Session, statement: Select[*tuple[Any, ...]]) -> Iterator[tuple[Any, ...]]:
+    """Run ``statement`` and yield its rows as plain tuples, straight from the driver.
+
+    Paydays and previews read thousands of rows at a time, and SQLAlchemy's per-row result
+    processing would cost more than the database does. Values come as the driver gives them:
+    on SQLite, timestamps are text.
+    """
+    connection = session.connection()
+    if connection.dialect.name != "sqlite":
+        for row in connection.execute(statement):
+            yield tuple(row)
+        return
+    compiled = statement.compile(
+        dialect=connection.dialect, compile_kwargs={"render_postcompile": True}
+    )
+    parameters = [compiled.params[name] for name in compiled.positiontup or ()]
+    cursor: Any = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(str(compiled), parameters)
+        while True:
+            rows = cursor.fetchmany(_FETCH)
+            if not rows:
+                break
+            yield from rows
+    finally:
+        cursor.close()
 
 
 def chunks(values: Sequence[T], size: int) -> Iterable[Sequence[T]]:

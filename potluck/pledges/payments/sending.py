@@ -280,7 +280,7 @@ class Recorded:
 def _lines(session: Session, payment_ids: Sequence[int]) -> dict[int, list[books.SettledLine]]:
     lines: dict[int, list[books.SettledLine]] = defaultdict(list)
     for part in bulk.chunks(sorted(payment_ids), _CHUNK):
-        for payment_id, position, project_id, amount, memo in session.execute(
+        statement = (
             select(
                 PaymentLineRow.payment_id,
                 PaymentLineRow.position,
@@ -290,7 +290,8 @@ def _lines(session: Session, payment_ids: Sequence[int]) -> dict[int, list[books
             )
             .where(bulk.one_of(session, "payment_lines.payment_id", part))
             .order_by(PaymentLineRow.payment_id, PaymentLineRow.position)
-        ).all():
+        )
+        for payment_id, position, project_id, amount, memo in bulk.raw_rows(session, statement):
             lines[payment_id].append(books.SettledLine(position, project_id, amount, memo))
     return lines
 

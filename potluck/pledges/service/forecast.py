@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from potluck.errors import InvalidInput
-from potluck.pledges import rules
+from potluck.pledges import bulk, rules
 from potluck.pledges.models import Need, Payday, PaydayCoverage, Pledge
 from potluck.pledges.rules.periods import Period
 from potluck.pledges.rules.schedule import PaydayCadence, period_containing
@@ -138,7 +138,7 @@ def share_caps(session: Session, need: Need, *, excluding: int | None = None) ->
     )
     if excluding is not None:
         statement = statement.where(Pledge.id != excluding)
-    return [cap for (cap,) in loading.raw_rows(session, statement)]
+    return [cap for (cap,) in bulk.raw_rows(session, statement)]
 
 
 def crowdmatch_terms(
@@ -150,7 +150,7 @@ def crowdmatch_terms(
     )
     if excluding is not None:
         statement = statement.where(Pledge.id != excluding)
-    return [(rate, limit) for rate, limit in loading.raw_rows(session, statement)]
+    return [(rate, limit) for rate, limit in bulk.raw_rows(session, statement)]
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,13 +14,13 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from potluck.pledges import rules
+from potluck.pledges.bulk import raw_rows
 from potluck.pledges.models import Need, Payday, PaydayCharge, Pledge
 from potluck.pledges.rules.periods import Cadence, Period
 
 _CADENCE: dict[str | None, Cadence | None] = {None: None, **{c.value: c for c in Cadence}}
 _FUNDING = {rule.value: rule for rule in rules.FundingRule}
 _STATE = {state.value: state for state in rules.PledgeState}
-_FETCH = 20_000
 
 PLEDGE_COLUMNS = (
     Pledge.id,
@@ -128,34 +128,6 @@ def pledges_of(session: Session, need_ids: Collection[int]) -> list[rules.Pledge
         )
         found.extend(stream_pledges(session, statement))
     return found
-
-
-def raw_rows(session: Session, statement: Select[*tuple[Any, ...]]) -> Iterator[tuple[Any, ...]]:
-    """Run ``statement`` and yield its rows as plain tuples, straight from the driver.
-
-    Paydays and previews read thousands of rows at a time, and SQLAlchemy's per-row result
-    processing would cost more than the database does. Values come as the driver gives them:
-    on SQLite, timestamps are text.
-    """
-    connection = session.connection()
-    if connection.dialect.name != "sqlite":
-        for row in connection.execute(statement):
-            yield tuple(row)
-        return
-    compiled = statement.compile(
-        dialect=connection.dialect, compile_kwargs={"render_postcompile": True}
-    )
-    parameters = [compiled.params[name] for name in compiled.positiontup or ()]
-    cursor: Any = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
-    try:
-        cursor.execute(str(compiled), parameters)
-        while True:
-            rows = cursor.fetchmany(_FETCH)
-            if not rows:
-                break
-            yield from rows
-    finally:
-        cursor.close()
 
 
 def stream_pledges(session: Session, statement: Select[*tuple[Any, ...]]) -> Iterator[rules.Pledge]:
