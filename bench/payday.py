@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bench.clearing import COMMODITY, PERIOD, make_world
@@ -33,7 +33,7 @@ from bench.ledger_common import database_for
 from potluck.clock import FrozenClock
 from potluck.db import Database
 from potluck.ledger import rules as ledger_rules
-from potluck.ledger.models import Account
+from potluck.ledger.models import Account, Transfer
 from potluck.ledger.service import accounts, posting
 from potluck.pledges import rules
 from potluck.pledges.payday.run import run_due_paydays
@@ -298,10 +298,35 @@ def measure(
         began = time.perf_counter()
         sizes = seed(database, args)
         sizes["seed_s"] = int(time.perf_counter() - began)
+        before = _transfers(database)
         elapsed, stages, ok = payday(database)
+        sizes.update(
+            {
+                f"posted_{kind}": count - before.get(kind, 0)
+                for kind, count in _transfers(database).items()
+            }
+        )
         if args.verify:
             assert_books_verify(database)
     return elapsed, stages, ok, sizes
+
+
+def _transfers(database: Database) -> dict[str, int]:
+    """How many transfers the books hold: all of them, payment lines' receipts, and fees."""
+    with database.transaction(write=False) as session:
+        return {
+            "transfers": session.scalar(select(func.count()).select_from(Transfer)) or 0,
+            "receipts": session.scalar(
+                select(func.count()).select_from(Transfer).where(Transfer.id.like("payment:%:in"))
+            )
+            or 0,
+            "fees": session.scalar(
+                select(func.count())
+                .select_from(Transfer)
+                .where(Transfer.id.like("%:fee") | Transfer.id.like("settlement:%:fee:%"))
+            )
+            or 0,
+        }
 
 
 def main() -> None:
@@ -336,6 +361,11 @@ def main() -> None:
         f"(seeded in {sizes['seed_s']} s)"
     )
     print(f"whole payday: {elapsed:.1f} s; self-check {'passed' if ok else 'FAILED'}")
+    print(
+        f"  posted {sizes['posted_transfers']:,} transfers: {sizes['posted_receipts']:,} receipts "
+        f"of payment lines, {sizes['posted_fees']:,} fee transfers, the rest ending "
+        "all-or-nothing holds"
+    )
     _stages(stages)
     if baseline:
         print(f"  ratio to the tenth ×10: {elapsed / (baseline * 10):.2f} (1.00 is linear)")
