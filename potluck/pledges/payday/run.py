@@ -44,7 +44,7 @@ from potluck.pledges.models import (
     Pledge,
     PledgeHold,
 )
-from potluck.pledges.payday import clearing, gateway
+from potluck.pledges.payday import clearing, collector, gateway
 from potluck.pledges.payday.lease import Lease, PaydayBusy
 from potluck.pledges.rules.periods import Period
 from potluck.pledges.rules.schedule import due_period
@@ -128,7 +128,8 @@ def run_due_paydays(
     outcomes: list[PaydayOutcome] = []
     try:
         while True:
-            payday_id = _unfinished(database) or _clear_due(runner)
+            with collector.paused():
+                payday_id = _unfinished(database) or _clear_due(runner)
             if payday_id is None:
                 return outcomes
             outcomes.append(_finish(runner, payday_id))
@@ -183,7 +184,8 @@ def _finish(runner: Runner, payday_id: int) -> PaydayOutcome:
     ):
         if STAGES.index(_stage(runner.database, payday_id)) < STAGES.index(stage):
             runner.lease.refresh()
-            step(runner, payday_id)
+            with collector.paused():
+                step(runner, payday_id)
     with runner.database.transaction(write=False) as session:
         payday = session.get(Payday, payday_id)
         assert payday is not None
