@@ -4,10 +4,11 @@ coverage chart, its pledge form and the "what would I pay" preview."""
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
+from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from potluck import deps
@@ -158,6 +159,22 @@ def new_need(
     return need_form(request, project=project, need=None, values=values)
 
 
+class NeedFields(BaseModel):
+    """What the need form sends, as typed; checked by the needs service."""
+
+    title: str = ""
+    shape: str = "cost"
+    commodity: str = "EUR"
+    amount: str = ""
+    per: str = "month"
+    deadline: str = ""
+    funding: str = "open"
+    description: str = ""
+
+
+NeedForm = Annotated[NeedFields, Form()]
+
+
 @router.post(
     "/projects/{slug}/needs/new", response_class=HTMLResponse, dependencies=[deps.CsrfChecked]
 )
@@ -169,28 +186,12 @@ def create_need(
     clock: deps.ClockDep,
     settings: SettingsDep,
     peer: Viewer,
-    title: TextField = "",
-    shape: TextField = "cost",
-    commodity: TextField = "EUR",
-    amount: TextField = "",
-    per: TextField = "month",
-    deadline: TextField = "",
-    funding: TextField = "open",
-    description: TextField = "",
+    form: NeedForm,
 ) -> Response:
     if peer is None:
         return sign_in_first(f"/projects/{slug}/needs/new")
     project = projects.get_project(session, slug)
-    values = {
-        "title": title,
-        "shape": shape,
-        "commodity": commodity,
-        "amount": amount,
-        "per": per,
-        "deadline": deadline,
-        "funding": funding,
-        "description": description,
-    }
+    values = form.model_dump()
     try:
         need = needs.create_need(
             session,
@@ -255,28 +256,12 @@ def update_need(
     clock: deps.ClockDep,
     settings: SettingsDep,
     peer: Viewer,
-    title: TextField = "",
-    shape: TextField = "cost",
-    commodity: TextField = "EUR",
-    amount: TextField = "",
-    per: TextField = "month",
-    deadline: TextField = "",
-    funding: TextField = "open",
-    description: TextField = "",
+    form: NeedForm,
 ) -> Response:
     if peer is None:
         return sign_in_first(f"/needs/{need_id}/edit")
     need = needs.get_need(session, need_id)
-    values = {
-        "title": title,
-        "shape": shape,
-        "commodity": commodity,
-        "amount": amount,
-        "per": per,
-        "deadline": deadline,
-        "funding": funding,
-        "description": description,
-    }
+    values = form.model_dump()
     try:
         terms = _need_terms(values)
         if (
