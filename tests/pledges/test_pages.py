@@ -206,6 +206,20 @@ class TestPreview:
         assert "You would pay 60.00 EUR at the next payday" in text
         assert "<h1>Hosting</h1>" in answer.text
 
+    def test_editing_ones_own_pledge_previews_without_counting_it_twice(
+        self, client: TestClient, database: Database, commons: Commons, hosting: Need
+    ) -> None:
+        with database.transaction() as session:
+            own = stored_pledge(session, hosting, donor=commons.ana, kind="share", cap=6000)
+            stored_pledge(session, hosting, donor=commons.ben, kind="share", cap=6000)
+        sign_in(database, client, commons, "ana")
+        answer = page(
+            client, f"/needs/{hosting.id}/preview?kind=share&cap=60.00&excluding={own.id}"
+        )
+        text = visible_text(answer.text)
+        assert "You would pay 30.00 EUR at the next payday" in text
+        assert f'action="/pledges/{own.id}"' in answer.text
+
     def test_a_bad_number_is_explained(
         self, client: TestClient, database: Database, hosting: Need
     ) -> None:

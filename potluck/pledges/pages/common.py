@@ -7,8 +7,9 @@ from datetime import datetime, timedelta
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import Depends, Form, Request
+from fastapi import Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
+from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from potluck import deps
@@ -154,18 +155,28 @@ def pledge_terms(need: Need, values: dict[str, str]) -> pledges.PledgeTerms:
     )
 
 
-def form_values(
-    *, kind: str, amount: str, per: str, rate: str, limit: str, cap: str, anonymous: str
-) -> dict[str, str]:
-    return {
-        "kind": kind,
-        "amount": amount,
-        "per": per,
-        "rate": rate,
-        "limit": limit,
-        "cap": cap,
-        "anonymous": anonymous,
-    }
+class PledgeFields(BaseModel):
+    """What the pledge form sends (or, for the preview, asks in its query), as typed; the
+    pledges service checks it."""
+
+    kind: str = ""
+    amount: str = ""
+    per: str = "month"
+    rate: str = ""
+    limit: str = ""
+    cap: str = ""
+    anonymous: str = ""
+
+    def values(self, *, kind: str | None = None) -> dict[str, str]:
+        """The fields as the form shows them again; ``kind`` for a pledge that has one."""
+        values = self.model_dump()
+        if kind is not None:
+            values["kind"] = kind
+        return values
+
+
+PledgeForm = Annotated[PledgeFields, Form()]
+PledgeQuery = Annotated[PledgeFields, Query()]
 
 
 def pledge_errors(error: PotluckError, kind: str) -> dict[str, str]:
@@ -202,7 +213,7 @@ def preview_for(
 
 
 def pledge_values(pledge: Pledge) -> dict[str, str]:
-    return form_values(
+    return PledgeFields(
         kind=pledge.kind,
         amount=decimal(pledge.amount, pledge.commodity),
         per=pledge.per or "once",
@@ -210,4 +221,4 @@ def pledge_values(pledge: Pledge) -> dict[str, str]:
         limit=decimal(pledge.cap, pledge.commodity) if pledge.kind == "crowdmatch" else "",
         cap=decimal(pledge.cap, pledge.commodity) if pledge.kind == "share" else "",
         anonymous="on" if pledge.anonymous else "",
-    )
+    ).values()

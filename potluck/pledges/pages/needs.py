@@ -18,11 +18,11 @@ from potluck.pledges.deps import SettingsDep, pledge_settings
 from potluck.pledges.models import FUNDING_RULES, Need
 from potluck.pledges.pages.common import (
     FORM_ERRORS,
-    TextField,
+    PledgeForm,
+    PledgeQuery,
     Viewer,
     decimal,
     errors_of,
-    form_values,
     is_steward,
     page,
     pledge_errors,
@@ -400,20 +400,12 @@ def make_pledge(
     clock: deps.ClockDep,
     settings: SettingsDep,
     peer: Viewer,
-    kind: TextField = "",
-    amount: TextField = "",
-    per: TextField = "month",
-    rate: TextField = "",
-    limit: TextField = "",
-    cap: TextField = "",
-    anonymous: TextField = "",
+    form: PledgeForm,
 ) -> Response:
     if peer is None:
         return sign_in_first(f"/needs/{need_id}")
     need = needs.get_need(session, need_id)
-    values = form_values(
-        kind=kind, amount=amount, per=per, rate=rate, limit=limit, cap=cap, anonymous=anonymous
-    )
+    values = form.values()
     try:
         pledges.make_pledge(
             session,
@@ -433,7 +425,7 @@ def make_pledge(
             now=clock.now(),
             settings=settings,
             values=values,
-            errors=pledge_errors(error, kind),
+            errors=pledge_errors(error, form.kind),
             status_code=error.status,
         )
     return redirect(f"/needs/{need.id}?done=pledged#pledges")
@@ -448,21 +440,13 @@ def preview(
     clock: deps.ClockDep,
     settings: SettingsDep,
     peer: Viewer,
-    kind: str = "",
-    amount: str = "",
-    per: str = "month",
-    rate: str = "",
-    limit: str = "",
-    cap: str = "",
-    anonymous: str = "",
+    form: PledgeQuery,
     excluding: int | None = None,
 ) -> Response:
     """What a share or crowdmatch pledge would pay: a fragment for htmx while the peer types,
     the whole need page (or pledge page) for a browser without JavaScript."""
     need = needs.get_need(session, need_id)
-    values = form_values(
-        kind=kind, amount=amount, per=per, rate=rate, limit=limit, cap=cap, anonymous=anonymous
-    )
+    values = form.values()
     if excluding is not None and (
         peer is None or pledges.own_pledge(session, excluding, peer).need_id != need.id
     ):
@@ -474,7 +458,7 @@ def preview(
             session, need, values, now=clock.now(), settings=settings, excluding=excluding
         )
     except InvalidInput as error:
-        errors = pledge_errors(error, kind)
+        errors = pledge_errors(error, form.kind)
     partial = request.headers.get("hx-request") == "true"
     if partial:
         response: Response = page(

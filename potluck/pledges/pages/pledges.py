@@ -14,9 +14,8 @@ from potluck.pledges.deps import SettingsDep
 from potluck.pledges.models import Pledge
 from potluck.pledges.pages.common import (
     FORM_ERRORS,
-    TextField,
+    PledgeForm,
     Viewer,
-    form_values,
     page,
     pledge_errors,
     pledge_terms,
@@ -90,26 +89,13 @@ def update_pledge(
     clock: deps.ClockDep,
     settings: SettingsDep,
     peer: Viewer,
-    amount: TextField = "",
-    per: TextField = "month",
-    rate: TextField = "",
-    limit: TextField = "",
-    cap: TextField = "",
-    anonymous: TextField = "",
+    form: PledgeForm,
 ) -> Response:
     if peer is None:
         return sign_in_first(f"/pledges/{pledge_id}")
     pledge = pledges.own_pledge(session, pledge_id, peer)
     need = pledges.need_of(session, pledge)
-    values = form_values(
-        kind=pledge.kind,
-        amount=amount,
-        per=per,
-        rate=rate,
-        limit=limit,
-        cap=cap,
-        anonymous=anonymous,
-    )
+    values = form.values(kind=pledge.kind)
     try:
         pledges.update_pledge(
             session,
