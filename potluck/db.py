@@ -7,14 +7,15 @@ of failing when one upgrades a read lock; read-only transactions stay deferred.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
+from sqlalchemy import DateTime, Engine, MetaData, TextClause, create_engine, event, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.pool import ConnectionPoolEntry
@@ -254,3 +255,16 @@ def drop_append_only_ddl(dialect: str, table: str) -> list[str]:
         f"DROP TRIGGER IF EXISTS {table}_append_only ON {table}",
         f"DROP FUNCTION IF EXISTS {table}_append_only()",
     ]
+
+
+def one_of(
+    session: Session, column: str, values: Iterable[Any], *, name: str = "values"
+) -> TextClause:
+    """``column IN values`` as one bound parameter called ``name``: batches name thousands of
+    ids, and a placeholder each would cost more than the lookup. ``column`` is a qualified
+    column name written in the code (``payments.id``), never input."""
+    if session.get_bind().dialect.name == "postgresql":
+        return text(f"{column} = ANY(:{name})").bindparams(**{name: list(values)})
+    return text(f"{column} IN (SELECT value FROM json_each(:{name}))").bindparams(  # noqa: S608
+        **{name: json.dumps(list(values))}
+    )

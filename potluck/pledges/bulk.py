@@ -9,12 +9,11 @@ SQLite).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import Select, TextClause, text
+from sqlalchemy import Select
 from sqlalchemy.orm import Session
 
 from potluck.ledger.rules import time_text
@@ -81,18 +80,6 @@ def _with_time_text(rows: Iterable[Sequence[Any]]) -> Iterator[tuple[Any, ...]]:
             else:
                 values.append(value)
         yield tuple(values)
-
-
-def one_of(
-    session: Session, column: str, values: Sequence[Any], *, name: str = "values"
-) -> TextClause:
-    """``column`` is one of ``values``, as one bound parameter called ``name``. ``column`` is
-    a qualified column name of this package's own (``payments.id``), never input."""
-    if is_postgresql(session):
-        return text(f"{column} = ANY(:{name})").bindparams(**{name: list(values)})
-    return text(f"{column} IN (SELECT value FROM json_each(:{name}))").bindparams(  # noqa: S608
-        **{name: json.dumps(list(values))}
-    )
 
 
 def raw_rows(session: Session, statement: Select[*tuple[Any, ...]]) -> Iterator[tuple[Any, ...]]:

@@ -10,7 +10,6 @@ own constraints (unique ids, one end per hold, the no-negative CHECK) stay as a 
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime
@@ -21,6 +20,7 @@ from sqlalchemy import Table, bindparam, delete, insert, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from potluck.db import one_of
 from potluck.errors import Conflict, Forbidden, InvalidInput
 from potluck.ledger import rules
 from potluck.ledger.models import Account, Chain, OpenHold, Transfer
@@ -62,19 +62,8 @@ def _driver(session: Session) -> Any:
     return session.connection().connection.driver_connection
 
 
-def _one_of(session: Session, column: str, values: Collection[Any]) -> Any:
-    """``column IN (...)`` as one bound parameter: a batch names up to 10,000 ids, and
-    expanding them into as many placeholders costs more than the lookup itself."""
-    if session.get_bind().dialect.name == "postgresql":
-        return text(f"{column} = ANY(:values)").bindparams(values=list(values))
-    # Only this module's own column names are formatted in; the values are bound.
-    return text(f"{column} IN (SELECT value FROM json_each(:values))").bindparams(  # noqa: S608
-        values=json.dumps(list(values))
-    )
-
-
 def _id_list_clause(session: Session, ids: Collection[str]) -> Any:
-    return _one_of(session, "ledger_transfers.id", ids)
+    return one_of(session, "ledger_transfers.id", ids)
 
 
 def transfers_by_id(session: Session, ids: Collection[str]) -> dict[str, rules.TransferRow]:
@@ -115,7 +104,7 @@ def _due_holds(session: Session, account_ids: Collection[str | int], now: dateti
     if not account_ids or session.scalar(_ANY_DUE, {"now": now}) is None:
         # One probe of the timeout index answers the usual case: nothing is due anywhere.
         return []
-    among = _one_of(session, "ledger_open_holds.debit_account_id", [int(i) for i in account_ids])
+    among = one_of(session, "ledger_open_holds.debit_account_id", [int(i) for i in account_ids])
     return list(
         session.scalars(
             select(OPEN_HOLDS.c.transfer_id)
@@ -241,7 +230,7 @@ def _post(
             ACCOUNTS.c.credits_pending,
             ACCOUNTS.c.credits_posted,
         )
-        .where(_one_of(session, "ledger_accounts.id", sorted(account_ids)))
+        .where(one_of(session, "ledger_accounts.id", sorted(account_ids)))
         .order_by(ACCOUNTS.c.id)
     )
     facts_rows = session.execute(account_query.with_for_update() if lock else account_query).all()

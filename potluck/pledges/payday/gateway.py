@@ -17,8 +17,8 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from potluck.db import one_of
 from potluck.ledger.models import Account, Transfer
-from potluck.pledges import bulk
 from potluck.pledges.payments import methods, sending, starting
 from potluck.pledges.payments import rules as payment_rules
 from potluck.pledges.payments.base import (
@@ -185,7 +185,7 @@ def received(session: Session, payment_ids: Iterable[int]) -> dict[tuple[int, st
     for start_at in range(0, len(ids), _MANY):
         rows = session.execute(
             select(PaymentLineRow.payment_id, PaymentLineRow.position).where(
-                bulk.one_of(session, "payment_lines.payment_id", ids[start_at : start_at + _MANY])
+                one_of(session, "payment_lines.payment_id", ids[start_at : start_at + _MANY])
             )
         )
         transfer_ids.extend(
@@ -197,7 +197,7 @@ def received(session: Session, payment_ids: Iterable[int]) -> dict[tuple[int, st
         for project_id, commodity, amount in session.execute(
             select(Account.project_id, Transfer.commodity, func.sum(Transfer.amount))
             .join(Account, Account.id == Transfer.credit_account_id)
-            .where(bulk.one_of(session, "ledger_transfers.id", chunk))
+            .where(one_of(session, "ledger_transfers.id", chunk))
             .group_by(Account.project_id, Transfer.commodity)
         ):
             totals[int(project_id or 0), str(commodity)] += int(amount)

@@ -34,7 +34,7 @@ from sqlalchemy import Table, func, select, update
 from sqlalchemy.orm import Session
 
 from potluck.clock import Clock
-from potluck.db import Database
+from potluck.db import Database, one_of
 from potluck.pledges import bulk
 from potluck.pledges.models import (
     Need,
@@ -336,7 +336,7 @@ def record_states(session: Session, changes: Sequence[tuple[str, str]], *, runne
         stored.update(
             session.execute(
                 select(PaydayPayment.reference, PaydayPayment.state).where(
-                    bulk.one_of(session, "payday_payments.reference", part)
+                    one_of(session, "payday_payments.reference", part)
                 )
             ).all()
         )

@@ -40,6 +40,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from potluck.db import one_of
 from potluck.ledger import rules as ledger_rules
 from potluck.ledger.models import Account, Chain, Custodian
 from potluck.ledger.service import accounts, posting
@@ -217,9 +218,7 @@ def _keyed(session: Session, table: Table, keys: Collection[str]) -> dict[str, i
     for part in bulk.chunks(sorted(keys), _CHUNK):
         found.update(
             session.execute(
-                select(table.c.key, table.c.id).where(
-                    bulk.one_of(session, f"{table.name}.key", part)
-                )
+                select(table.c.key, table.c.id).where(one_of(session, f"{table.name}.key", part))
             ).all()
         )
     return found

@@ -31,6 +31,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from potluck.db import one_of
 from potluck.pledges import bulk
 from potluck.pledges.payments import books, rules, states
 from potluck.pledges.payments.base import (
@@ -72,9 +73,7 @@ def _locked(session: Session, payment_ids: Sequence[int]) -> list[Any]:
     rows: list[Any] = []
     for part in bulk.chunks(sorted(set(payment_ids)), _CHUNK):
         query = (
-            select(*_COLUMNS)
-            .where(bulk.one_of(session, "payments.id", part))
-            .order_by(PAYMENTS.c.id)
+            select(*_COLUMNS).where(one_of(session, "payments.id", part)).order_by(PAYMENTS.c.id)
         )
         if bulk.is_postgresql(session):
             query = query.with_for_update()
@@ -102,7 +101,7 @@ def _methods(
     for part in bulk.chunks(chosen, _CHUNK):
         for method_id, customer_ref, method_ref in session.execute(
             select(PaymentMethod.id, PaymentMethod.customer_ref, PaymentMethod.method_ref).where(
-                bulk.one_of(session, "payment_methods.id", part)
+                one_of(session, "payment_methods.id", part)
             )
         ):
             by_id[method_id] = SavedMethod(method_id, customer_ref, method_ref)
@@ -125,7 +124,7 @@ def _methods(
                 PaymentMethod.customer_ref,
                 PaymentMethod.method_ref,
             ).where(
-                bulk.one_of(session, "payment_methods.peer_id", part),
+                one_of(session, "payment_methods.peer_id", part),
                 PaymentMethod.removed_at.is_(None),
             )
         ):
@@ -288,7 +287,7 @@ def _lines(session: Session, payment_ids: Sequence[int]) -> dict[int, list[books
                 PaymentLineRow.amount,
                 PaymentLineRow.memo,
             )
-            .where(bulk.one_of(session, "payment_lines.payment_id", part))
+            .where(one_of(session, "payment_lines.payment_id", part))
             .order_by(PaymentLineRow.payment_id, PaymentLineRow.position)
         )
         for payment_id, position, project_id, amount, memo in bulk.raw_rows(session, statement):

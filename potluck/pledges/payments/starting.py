@@ -20,6 +20,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
+from potluck.db import one_of
 from potluck.errors import Conflict, InvalidInput, NotFound
 from potluck.ledger.service import accounts
 from potluck.money import Commodity, CommodityKind
@@ -157,7 +158,7 @@ def stored_starts(session: Session, references: Sequence[str]) -> dict[str, Stor
                 Payment.donor_id,
                 Payment.currency,
                 Payment.provider,
-            ).where(bulk.one_of(session, "payments.reference", part))
+            ).where(one_of(session, "payments.reference", part))
         ).all()
         if not payments:
             continue
@@ -170,7 +171,7 @@ def stored_starts(session: Session, references: Sequence[str]) -> dict[str, Stor
                 PaymentLineRow.amount,
                 PaymentLineRow.memo,
             )
-            .where(bulk.one_of(session, "payment_lines.payment_id", ids))
+            .where(one_of(session, "payment_lines.payment_id", ids))
             .order_by(PaymentLineRow.payment_id, PaymentLineRow.position)
         ):
             lines[payment_id].append(PaymentLine(project_id, amount, memo))
@@ -312,5 +313,5 @@ def _existing_ids(
     """Which of ``ids`` name a row: ``name`` is ``column``'s qualified name."""
     found: set[int] = set()
     for part in bulk.chunks(ids, _CHUNK):
-        found.update(session.scalars(select(column).where(bulk.one_of(session, name, part))))
+        found.update(session.scalars(select(column).where(one_of(session, name, part))))
     return found

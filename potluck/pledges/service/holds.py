@@ -20,6 +20,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from potluck.db import one_of
 from potluck.ledger import rules as ledger_rules
 from potluck.ledger.models import Account
 from potluck.ledger.service import accounts, posting
@@ -119,9 +120,7 @@ def pledged_accounts(
     for part in bulk.chunks(sorted(keys.values()), 20_000):
         found.update(
             session.execute(
-                select(Account.key, Account.id).where(
-                    bulk.one_of(session, "ledger_accounts.key", part)
-                )
+                select(Account.key, Account.id).where(one_of(session, "ledger_accounts.key", part))
             ).all()
         )
     opened = {}
