@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from potluck.errors import Conflict, InvalidInput, NotFound
+from potluck.errors import Conflict, Forbidden, InvalidInput, NotFound
 from potluck.ledger import rules
 from potluck.ledger.rules import (
     AccountFacts,
@@ -452,3 +452,125 @@ class TestBooksChecker:
         books.post(TransferRequest("h1", "hold", FUNDS, WORLD, 400))
         books.open_holds.clear()
         assert any("not listed as open" in p.message for p in books.check().problems)
+
+
+# --- planning independent requests together (the API's group commit) -------------------------
+
+independent = st.lists(
+    st.tuples(
+        st.sampled_from(["give", "spend", "hold", "post", "void", "reverse", "in-kind", "other"]),
+        st.integers(min_value=1, max_value=3000),
+        st.integers(min_value=0, max_value=50),
+        st.booleans(),
+    ),
+    max_size=30,
+)
+
+
+def independent_requests(plan: list[tuple[str, int, int, bool]]) -> list[TransferRequest]:
+    """Requests fixed in advance, naming earlier requests' ids (accepted or not), and now and
+    then reusing an earlier id, with the same content or another."""
+    requests: list[TransferRequest] = []
+    for number, (action, amount, pick, reuse) in enumerate(plan):
+        earlier = requests[pick % number].id if number else "none"
+        holds = [r for r in requests if r.kind == "hold"]
+        held = holds[pick % len(holds)] if holds else None
+        hold = held.id if held else earlier
+        part = min(amount, held.amount or 1) if held else amount
+        tid = earlier if reuse and number else f"s{number}"
+        requests.append(
+            {
+                "give": TransferRequest(tid, "transfer", DONOR, FUNDS, amount),
+                "spend": TransferRequest(tid, "transfer", FUNDS, WORLD, amount),
+                "hold": TransferRequest(tid, "hold", FUNDS, WORLD, amount, timeout_seconds=60),
+                "post": TransferRequest(tid, "post", pending_id=hold, amount=part),
+                "void": TransferRequest(tid, "void", pending_id=hold),
+                "reverse": TransferRequest(tid, "transfer", reverses_id=earlier, amount=amount),
+                "in-kind": TransferRequest(tid, "transfer", WORLD, IN_KIND, amount),
+                "other": TransferRequest(tid, "transfer", DONOR, OTHER_FUNDS, amount),
+            }[action]
+        )
+    return requests
+
+
+def plan_each(
+    books: MemoryBooks,
+    requests: list[TransferRequest],
+    allowed: list[set[int] | None] | None = None,
+) -> tuple[rules.Plan, list[TransferRow | Exception]]:
+    plan, outcomes = rules.plan_each(
+        requests,
+        accounts=books.accounts,
+        totals=books.totals,
+        heads=books.heads,
+        instance_chain_id=INSTANCE_CHAIN,
+        holds={},
+        targets={},
+        existing=books.rows,
+        now=NOW,
+        allowed_chain_ids=allowed,
+    )
+    return plan, list(outcomes)
+
+
+class TestPlanEach:
+    @given(independent)
+    def test_each_request_fares_as_if_posted_alone_in_turn(
+        self, steps_: list[tuple[str, int, int, bool]]
+    ) -> None:
+        requests = independent_requests([("give", 3000, 0, False), *steps_])
+        plan, outcomes = plan_each(MemoryBooks(), requests)
+
+        alone = MemoryBooks()
+        expected: list[TransferRow | Exception] = []
+        for request in requests:
+            try:
+                expected.append(alone.post(request)[0])
+            except (Conflict, InvalidInput, NotFound) as error:
+                expected.append(error)
+        assert len(outcomes) == len(expected)
+        for got, wanted in zip(outcomes, expected, strict=True):
+            if isinstance(wanted, Exception):
+                assert type(got) is type(wanted)
+                assert str(got) == str(wanted)
+            else:
+                assert got == wanted
+        # What the merged plan writes is exactly what posting alone wrote, in order.
+        assert plan.new_rows == list(alone.rows.values())
+        assert plan.heads == alone.heads
+        for account, totals in alone.totals.items():
+            delta = plan.deltas.get(account, Totals())
+            assert delta.as_tuple() == totals.as_tuple()
+        assert {r.id for r in plan.opened_holds} - set(plan.ended_holds) == alone.open_holds
+
+    def test_a_refusal_leaves_the_others_standing(self) -> None:
+        books = MemoryBooks()
+        books.give("t1", 2)
+        requests = [TransferRequest(f"x{n}", "transfer", FUNDS, WORLD, 1) for n in range(4)]
+        plan, outcomes = plan_each(books, requests)
+        assert [isinstance(o, TransferRow) for o in outcomes] == [True, True, False, False]
+        assert isinstance(outcomes[2], InsufficientFunds)
+        assert [r.id for r in plan.new_rows] == ["x0", "x1"]
+        assert plan.deltas[FUNDS].debits_posted == 2
+
+    def test_refuses_only_the_request_outside_its_allowed_books(self) -> None:
+        books = MemoryBooks()
+        requests = [
+            TransferRequest("mine", "transfer", DONOR, FUNDS, 5),
+            TransferRequest("theirs", "transfer", DONOR, OTHER_FUNDS, 5),
+        ]
+        plan, outcomes = plan_each(books, requests, [{PROJECT_CHAIN}, {PROJECT_CHAIN}])
+        assert isinstance(outcomes[0], TransferRow)
+        assert isinstance(outcomes[1], Forbidden)
+        assert "theirs" in str(outcomes[1])
+        assert [r.id for r in plan.new_rows] == ["mine"]
+        assert OTHER_FUNDS not in plan.deltas
+
+    def test_a_repeated_id_answers_the_first_and_writes_once(self) -> None:
+        books = MemoryBooks()
+        request = TransferRequest("dup", "transfer", DONOR, FUNDS, 5)
+        other = TransferRequest("dup", "transfer", DONOR, FUNDS, 6)
+        plan, outcomes = plan_each(books, [request, request, other])
+        assert outcomes[0] == outcomes[1]
+        assert isinstance(outcomes[2], TransferIdReused)
+        assert len(plan.new_rows) == 1

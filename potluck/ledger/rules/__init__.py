@@ -41,7 +41,7 @@ from potluck.ledger.rules.facts import (
     time_text,
     transfer_hash,
 )
-from potluck.ledger.rules.planning import check_request, plan_batch
+from potluck.ledger.rules.planning import check_request, plan_batch, plan_each
 
 __all__ = [
     "CLIENT_KINDS",
@@ -72,6 +72,7 @@ __all__ = [
     "check_request",
     "expiry_id",
     "plan_batch",
+    "plan_each",
     "project_chain_key",
     "time_text",
     "transfer_hash",

@@ -4,10 +4,11 @@ reversal leaves out, applying it to the accounts' totals, and chaining it by has
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from potluck.errors import Conflict, InvalidInput, NotFound
+from potluck.errors import Conflict, Forbidden, InvalidInput, NotFound, PotluckError
 from potluck.ledger.rules.facts import (
     _CONTROL_SEARCH,
     _ID_MATCH,
@@ -622,3 +623,137 @@ def _apply(
         raise InvalidInput(
             f"Transfer {request.id} would overflow an account's totals.", field=f"{where}amount"
         )
+
+
+def plan_each(
+    requests: Sequence[TransferRequest],
+    *,
+    accounts: Mapping[int, AccountFacts],
+    totals: Mapping[int, Totals],
+    heads: Mapping[int, ChainHead],
+    instance_chain_id: int,
+    holds: Mapping[str, HoldFacts],
+    targets: Mapping[str, ReversalTarget],
+    existing: Mapping[str, TransferRow],
+    now: datetime,
+    allowed_chain_ids: Sequence[Collection[int] | None] | None = None,
+    expiries: Sequence[TransferRequest] = (),
+) -> tuple[Plan, list[TransferRow | PotluckError]]:
+    """Plan independent requests together, each standing or falling on its own: the outcome
+    of each is its stored transfer or the error that refuses it, exactly as if it had been
+    posted alone right after the ones before it. The merged plan writes what was accepted.
+
+    ``allowed_chain_ids[i]``, when given and not None, names the only books request ``i`` may
+    land in. ``expiries`` (the instance's own, of holds already due) are planned first, all
+    together; their rows lead ``plan.results``.
+    """
+    state = _Running(
+        Plan(heads=dict(heads)),
+        dict(totals),
+        dict(holds),
+        dict(targets),
+        dict(existing),
+        {r.reverses_id for r in requests if r.reverses_id is not None},
+    )
+
+    def plan(batch: Sequence[TransferRequest], *, system_kinds: bool) -> Plan:
+        return plan_batch(
+            batch,
+            accounts=accounts,
+            totals=state.totals,
+            heads=state.merged.heads,
+            instance_chain_id=instance_chain_id,
+            holds=state.holds,
+            targets=state.targets,
+            existing=state.existing,
+            now=now,
+            system_kinds=system_kinds,
+        )
+
+    if expiries:
+        lead = plan(expiries, system_kinds=True)
+        state.merge(lead)
+        state.merged.results.extend(lead.results)
+    outcomes: list[TransferRow | PotluckError] = []
+    for index, request in enumerate(requests):
+        try:
+            accepted = plan([request], system_kinds=False)
+            allowed = allowed_chain_ids[index] if allowed_chain_ids is not None else None
+            if allowed is not None and any(r.chain_id not in allowed for r in accepted.new_rows):
+                raise Forbidden(
+                    f"Transfer {request.id} goes into books you do not keep: only a steward "
+                    "of the project may post to its books."
+                )
+        except PotluckError as error:
+            outcomes.append(error)
+            continue
+        state.merge(accepted)
+        outcomes.append(accepted.results[0])
+    return state.merged, outcomes
+
+
+@dataclass(slots=True)
+class _Running:
+    """What ``plan_each`` carries from one request to the next."""
+
+    merged: Plan
+    totals: dict[int, Totals]
+    holds: dict[str, HoldFacts]
+    targets: dict[str, ReversalTarget]
+    existing: dict[str, TransferRow]
+    named_targets: set[str]
+
+    def merge(self, plan: Plan) -> None:
+        """Fold an accepted ``plan`` into the merged one and into what later requests see."""
+        merged, holds, targets = self.merged, self.holds, self.targets
+        merged.heads = plan.heads
+        merged.new_rows.extend(plan.new_rows)
+        for account_id, delta in plan.deltas.items():
+            for running in (merged.deltas, self.totals):
+                before = running.get(account_id) or _ZERO
+                running[account_id] = Totals(
+                    before.debits_pending + delta.debits_pending,
+                    before.debits_posted + delta.debits_posted,
+                    before.credits_pending + delta.credits_pending,
+                    before.credits_posted + delta.credits_posted,
+                )
+        merged.opened_holds.extend(plan.opened_holds)
+        merged.ended_holds.extend(plan.ended_holds)
+        for row in plan.new_rows:
+            self.existing[row.id] = row
+            if row.kind == "hold":
+                holds[row.id] = HoldFacts(
+                    row.id,
+                    row.amount,
+                    row.debit_account_id,
+                    row.credit_account_id,
+                    row.commodity,
+                    row.chain_id,
+                    row.timeout_at,
+                    None,
+                )
+            elif row.kind in RESOLUTIONS:
+                ended = holds[row.pending_id or ""]
+                holds[ended.id] = HoldFacts(
+                    ended.id,
+                    ended.amount,
+                    ended.debit_account_id,
+                    ended.credit_account_id,
+                    ended.commodity,
+                    ended.chain_id,
+                    ended.timeout_at,
+                    row.id,
+                )
+            if row.reverses_id is not None:
+                old = targets[row.reverses_id]
+                targets[old.id] = ReversalTarget(
+                    old.id,
+                    old.kind,
+                    old.amount,
+                    old.debit_account_id,
+                    old.credit_account_id,
+                    old.commodity,
+                    row.id,
+                )
+            if row.id in self.named_targets and row.kind in ("transfer", "post"):
+                targets[row.id] = _target(row)

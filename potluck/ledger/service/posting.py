@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -21,7 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from potluck.db import one_of
-from potluck.errors import Conflict, Forbidden, InvalidInput
+from potluck.errors import Conflict, Forbidden, InvalidInput, PotluckError
 from potluck.ledger import rules
 from potluck.ledger.models import Account, Chain, OpenHold, Transfer
 from potluck.ledger.service.accounts import account_labels, exponents
@@ -181,16 +182,31 @@ def expire_holds(session: Session, *, now: datetime, limit: int = 1000) -> list[
     )[0]
 
 
-def _post(
+@dataclass(frozen=True, slots=True)
+class _Facts:
+    """What planning needs, read under the locks: see ``_read``."""
+
+    rows: Sequence[Any]
+    totals: dict[int, rules.Totals]
+    heads: dict[int, rules.ChainHead]
+    instance_id: int
+    holds: dict[str, rules.HoldFacts]
+    targets: dict[str, rules.ReversalTarget]
+    existing: dict[str, rules.TransferRow]
+    expiries: list[rules.TransferRequest]
+
+    def accounts(self, session: Session, *, labelled: bool) -> dict[int, rules.AccountFacts]:
+        return _account_facts(session, self.rows, labelled=labelled)
+
+
+def _read(
     session: Session,
-    requests: list[rules.TransferRequest],
+    requests: Sequence[rules.TransferRequest],
     *,
     now: datetime,
-    batch_id: str | None,
-    allowed_chain_ids: Collection[int] | None,
     hold_ids_to_expire: Iterable[str],
-) -> tuple[list[rules.TransferRow], list[rules.TransferRow]]:
-    """Post ``requests`` after expiring the due holds they touch; returns (expiries, results)."""
+) -> _Facts:
+    """Lock and read everything ``requests`` touch, and find the due holds among them."""
     session.flush()
     pending_ids = {r.pending_id for r in requests if r.pending_id is not None}
     target_ids = {r.reverses_id for r in requests if r.reverses_id is not None}
@@ -282,28 +298,43 @@ def _post(
         for hold_id in sorted(due)
         if hold_id in holds and holds[hold_id].ended_by is None
     ]
+    return _Facts(facts_rows, totals, heads, instance_id, holds, targets, existing, expiries)
+
+
+def _post(
+    session: Session,
+    requests: list[rules.TransferRequest],
+    *,
+    now: datetime,
+    batch_id: str | None,
+    allowed_chain_ids: Collection[int] | None,
+    hold_ids_to_expire: Iterable[str],
+) -> tuple[list[rules.TransferRow], list[rules.TransferRow]]:
+    """Post ``requests`` after expiring the due holds they touch; returns (expiries, results)."""
+    facts = _read(session, requests, now=now, hold_ids_to_expire=hold_ids_to_expire)
+    expiries = facts.expiries
 
     def plan(accounts: dict[int, rules.AccountFacts]) -> rules.Plan:
         return rules.plan_batch(
             [*expiries, *requests],
             accounts=accounts,
-            totals=totals,
-            heads=heads,
-            instance_chain_id=instance_id,
-            holds=holds,
-            targets=targets,
-            existing=existing,
+            totals=facts.totals,
+            heads=facts.heads,
+            instance_chain_id=facts.instance_id,
+            holds=facts.holds,
+            targets=facts.targets,
+            existing=facts.existing,
             now=now,
             batch_id=batch_id,
             system_kinds=True,
         )
 
     try:
-        planned = plan(_account_facts(session, facts_rows, labelled=False))
+        planned = plan(facts.accounts(session, labelled=False))
     except rules.InsufficientFunds:
         # Names for people cost a query; only a refusal needs them. Planning is pure, so the
         # second run refuses the same transfer, now naming the account.
-        planned = plan(_account_facts(session, facts_rows, labelled=True))
+        planned = plan(facts.accounts(session, labelled=True))
     if allowed_chain_ids is not None:
         allowed = set(allowed_chain_ids)
         expiry_count = len(expiries)
@@ -315,6 +346,47 @@ def _post(
                 )
     _write(session, planned)
     return planned.results[: len(expiries)], planned.results[len(expiries) :]
+
+
+def post_each(
+    session: Session,
+    requests: Sequence[rules.TransferRequest],
+    *,
+    now: datetime,
+    allowed_chain_ids: Sequence[Collection[int] | None] | None = None,
+) -> list[rules.TransferRow | PotluckError]:
+    """Post independent transfers in one go, each standing or falling on its own: returns,
+    per request, its stored transfer or the error that refused it, as if each had been posted
+    alone in turn. Many requests then share one set of reads, locks and writes (the API's
+    group commit, ``potluck.ledger.lane``).
+
+    ``allowed_chain_ids[i]``: when given and not None, request ``i`` must land in these books.
+    """
+    if not requests:
+        return []
+    facts = _read(session, requests, now=now, hold_ids_to_expire=())
+
+    def plan(accounts: dict[int, rules.AccountFacts]) -> tuple[rules.Plan, list[Any]]:
+        return rules.plan_each(
+            requests,
+            accounts=accounts,
+            totals=facts.totals,
+            heads=facts.heads,
+            instance_chain_id=facts.instance_id,
+            holds=facts.holds,
+            targets=facts.targets,
+            existing=facts.existing,
+            now=now,
+            allowed_chain_ids=allowed_chain_ids,
+            expiries=facts.expiries,
+        )
+
+    planned, outcomes = plan(facts.accounts(session, labelled=False))
+    if any(isinstance(o, rules.InsufficientFunds) for o in outcomes):
+        # As in ``_post``: only a refusal needs the accounts' names, and planning is pure.
+        planned, outcomes = plan(facts.accounts(session, labelled=True))
+    _write(session, planned)
+    return outcomes
 
 
 def _account_facts(
