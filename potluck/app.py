@@ -19,6 +19,7 @@ from potluck.errors import ErrorBody, PotluckError
 from potluck.idempotency import IdempotencyMiddleware
 from potluck.ledger import api as ledger_api
 from potluck.ledger import pages as ledger_pages
+from potluck.ledger.lane import TransferLane
 from potluck.people import api as people_api
 from potluck.people import pages as people_pages
 from potluck.pledges import api as pledges_api
@@ -154,6 +155,10 @@ def create_app(
     # Added before the security headers so that it runs inside them: replayed answers get
     # the same headers as first ones.
     app.add_middleware(IdempotencyMiddleware, prefix=API_PREFIX)
+    # Outside the keys' middleware: it handles its keys itself, and passes on what it does not
+    # take. Inside the security headers, like every answer.
+    if settings.group_commit:
+        app.add_middleware(TransferLane, prefix=API_PREFIX)
 
     app.add_middleware(SecurityHeadersMiddleware, secure_cookies=settings.secure_cookies)
 

@@ -44,6 +44,11 @@ class Settings(BaseSettings):
     sign_in_attempts: int = 5
     sign_in_window_seconds: int = 15 * 60
     session_days: int = 30
+    group_commit: bool = Field(
+        default=True,
+        description="Write single transfers posted with an API token in groups, one "
+        "transaction per group (potluck.ledger.lane).",
+    )
     housekeeping_seconds: int = Field(
         default=300,
         ge=0,

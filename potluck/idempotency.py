@@ -30,7 +30,7 @@ import hashlib
 import json
 import secrets
 import time
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, Collection, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -245,7 +245,7 @@ def respond(
                 "record_id": claim.record_id,
                 "lease": claim.lease_token,
                 "answer_status": status_code,
-                "answer_headers": _storable_headers(response.raw_headers),
+                "answer_headers": storable_headers(response.raw_headers),
                 "answer_body": body,
             },
         )
@@ -258,7 +258,7 @@ def respond(
     return response
 
 
-def _storable_headers(raw: list[tuple[bytes, bytes]]) -> list[list[str]]:
+def storable_headers(raw: list[tuple[bytes, bytes]]) -> list[list[str]]:
     return [
         [name.decode("latin-1"), value.decode("latin-1")]
         for name, value in raw
@@ -272,6 +272,10 @@ def purge_expired(
     """Forget keys older than ``retention``. Returns how many were forgotten."""
     result = session.execute(delete(RECORDS).where(RECORDS.c.created_at < now - retention))
     return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def valid_key(key: str) -> bool:
+    return 0 < len(key) <= MAX_KEY_LENGTH and key.isprintable()
 
 
 def caller_fingerprint(headers: dict[bytes, bytes], client: tuple[str, int] | None) -> str:
@@ -297,18 +301,134 @@ def request_hash(method: str, path: str, query: bytes, content_type: bytes, body
 
 
 @dataclass(frozen=True)
-class _Replay:
+class Replay:
     status_code: int
     headers: list[list[str]]
     body: bytes
 
 
 @dataclass(frozen=True)
-class _Refusal:
+class Refusal:
     error: PotluckError
 
 
-Outcome = Claim | _Replay | _Refusal
+Outcome = Claim | Replay | Refusal
+
+
+def judge(
+    found: Any, key: str, *, method: str, path: str, digest: str, now: datetime
+) -> Replay | Refusal | None:
+    """What a request gets when its key is already stored as ``found`` (a row of
+    ``idempotency_keys``): the first answer again, a refusal, or None when the first run died
+    before doing its work, so this request may take the key over."""
+    if found.request_hash != digest:
+        if (found.method, found.path) != (method, path):
+            what = f"{found.method} {found.path}"
+        else:
+            what = "the same address with a different body or query"
+        return Refusal(
+            InvalidInput(
+                f"Idempotency-Key '{key}' was already used for {what}; use a new key "
+                "for a different request.",
+                field="Idempotency-Key",
+            )
+        )
+    if found.state == "done":
+        return Replay(
+            found.status_code or 200,
+            found.response_headers or [],
+            found.response_body or b"",
+        )
+    if found.lease_until > now:
+        return in_progress(key)
+    if found.work_committed:
+        return Refusal(
+            Conflict(
+                f"The request with Idempotency-Key '{key}' was carried out, but the "
+                "server stopped before recording its answer; look the result up "
+                "instead of repeating it."
+            )
+        )
+    return None
+
+
+def in_progress(key: str) -> Refusal:
+    return Refusal(
+        Conflict(f"A request with Idempotency-Key '{key}' is still in progress; retry in a moment.")
+    )
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A whole answer, as stored for a key and as sent."""
+
+    status_code: int
+    headers: list[list[str]]
+    body: bytes
+
+
+def stored_keys(session: Session, pairs: Collection[tuple[str, str]]) -> dict[tuple[str, str], Any]:
+    """The stored rows for these (caller, key) pairs, for many requests in one query."""
+    if not pairs:
+        return {}
+    callers = sorted({caller for caller, _ in pairs})
+    keys = sorted({key for _, key in pairs})
+    found = session.execute(
+        select(RECORDS.c.caller, RECORDS.c.key, *_FIND.selected_columns).where(
+            RECORDS.c.caller.in_(callers), RECORDS.c.key.in_(keys)
+        )
+    )
+    return {(row.caller, row.key): row for row in found if (row.caller, row.key) in pairs}
+
+
+def record_done(
+    session: Session,
+    entries: Sequence[tuple[str, str, str, str, str, Answer]],
+    *,
+    now: datetime,
+    taken_over: Mapping[tuple[str, str], tuple[int, str]] | None = None,
+) -> bool:
+    """Store finished answers in ``session``'s transaction, with the work they answer:
+    entries are (caller, key, method, path, request hash, answer). A key in ``taken_over``
+    (id and lease of a stored claim whose run died) is updated instead, if its lease is
+    still the one read. Returns False when such a key was taken by someone else meanwhile."""
+    fresh = []
+    for caller, key, method, path, digest, answer in entries:
+        stale = (taken_over or {}).get((caller, key))
+        values = {
+            "state": "done",
+            "work_committed": True,
+            "status_code": answer.status_code,
+            "response_headers": answer.headers,
+            "response_body": answer.body,
+            "completed_at": now,
+        }
+        if stale is None:
+            fresh.append(
+                {
+                    "caller": caller,
+                    "key": key,
+                    "method": method,
+                    "path": path,
+                    "request_hash": digest,
+                    "lease_token": secrets.token_hex(16),
+                    "lease_until": now,
+                    "created_at": now,
+                    **values,
+                }
+            )
+            continue
+        record_id, lease = stale
+        taken = session.execute(
+            update(RECORDS)
+            .where(RECORDS.c.id == record_id, RECORDS.c.lease_token == lease)
+            .values(lease_token=secrets.token_hex(16), lease_until=now, **values)
+        )
+        if taken.rowcount != 1:  # type: ignore[attr-defined]
+            return False
+    if fresh:
+        session.execute(insert(RECORDS), fresh)
+    return True
 
 
 class Keeper:
@@ -323,9 +443,7 @@ class Keeper:
         self.lease = lease
         self._last_purge = 0.0
 
-    def claim(  # noqa: PLR0911 - one answer for each state a key can be in
-        self, caller: str, key: str, method: str, path: str, digest: str
-    ) -> Outcome:
+    def claim(self, caller: str, key: str, method: str, path: str, digest: str) -> Outcome:
         now = self.clock.now()
         token = secrets.token_hex(16)
         # Bare connections: the key's bookkeeping needs none of the ORM, and must not set off
@@ -357,40 +475,10 @@ class Keeper:
             found = connection.execute(_FIND, {"caller": caller, "key": key}).one_or_none()
             if found is None:
                 # Purged between our insert and this read: rare enough to ask for a retry.
-                return _Refusal(Conflict("That Idempotency-Key was just released; retry."))
-            if found.request_hash != digest:
-                if (found.method, found.path) != (method, path):
-                    what = f"{found.method} {found.path}"
-                else:
-                    what = "the same address with a different body or query"
-                return _Refusal(
-                    InvalidInput(
-                        f"Idempotency-Key '{key}' was already used for {what}; use a new key "
-                        "for a different request.",
-                        field="Idempotency-Key",
-                    )
-                )
-            if found.state == "done":
-                return _Replay(
-                    found.status_code or 200,
-                    found.response_headers or [],
-                    found.response_body or b"",
-                )
-            if found.lease_until > now:
-                return _Refusal(
-                    Conflict(
-                        f"A request with Idempotency-Key '{key}' is still in progress; "
-                        "retry in a moment."
-                    )
-                )
-            if found.work_committed:
-                return _Refusal(
-                    Conflict(
-                        f"The request with Idempotency-Key '{key}' was carried out, but the "
-                        "server stopped before recording its answer; look the result up "
-                        "instead of repeating it."
-                    )
-                )
+                return Refusal(Conflict("That Idempotency-Key was just released; retry."))
+            judged = judge(found, key, method=method, path=path, digest=digest, now=now)
+            if judged is not None:
+                return judged
             taken = connection.execute(
                 _TAKE_OVER,
                 {
@@ -401,12 +489,7 @@ class Keeper:
                 },
             )
             if taken.rowcount != 1:
-                return _Refusal(
-                    Conflict(
-                        f"A request with Idempotency-Key '{key}' is still in progress; "
-                        "retry in a moment."
-                    )
-                )
+                return in_progress(key)
             return Claim(found.id, token, self.database.engine.url)
 
     def store(self, claim: Claim, status_code: int, headers: list[list[str]], body: bytes) -> None:
@@ -428,7 +511,7 @@ class Keeper:
             connection.execute(_RELEASE, {"record_id": claim.record_id, "lease": claim.lease_token})
 
 
-def _error_message(error: PotluckError) -> tuple[int, bytes]:
+def error_answer(error: PotluckError) -> tuple[int, bytes]:
     body: ErrorBody = error.body()
     return error.status, json.dumps(body.model_dump(exclude_none=True)).encode()
 
@@ -477,14 +560,14 @@ class IdempotencyMiddleware:
             await self.app(scope, receive, send)
             return
         key = raw_key.decode("latin-1").strip()
-        if not 0 < len(key) <= MAX_KEY_LENGTH or not key.isprintable():
-            status, body = _error_message(
+        if not valid_key(key):
+            status, body = error_answer(
                 InvalidInput(
                     f"An Idempotency-Key is 1 to {MAX_KEY_LENGTH} printable characters.",
                     field="Idempotency-Key",
                 )
             )
-            await _send_json(send, status, body)
+            await send_json(send, status, body)
             return
 
         chunks: list[bytes] = []
@@ -508,16 +591,16 @@ class IdempotencyMiddleware:
         outcome = await anyio.to_thread.run_sync(
             keeper.claim, caller, key, scope["method"], scope["path"], digest
         )
-        if isinstance(outcome, _Refusal):
-            status, error_body = _error_message(outcome.error)
-            await _send_json(send, status, error_body)
+        if isinstance(outcome, Refusal):
+            status, error_body = error_answer(outcome.error)
+            await send_json(send, status, error_body)
             return
-        if isinstance(outcome, _Replay):
+        if isinstance(outcome, Replay):
             replay_headers = [
                 (name.encode("latin-1"), value.encode("latin-1")) for name, value in outcome.headers
             ]
             replay_headers.append((REPLAYED_HEADER.lower().encode(), b"true"))
-            await _send(send, outcome.status_code, replay_headers, outcome.body)
+            await send_answer(send, outcome.status_code, replay_headers, outcome.body)
             return
         await self._run(scope, body, receive, send, keeper=keeper, claim=outcome)
 
@@ -572,12 +655,12 @@ class IdempotencyMiddleware:
             await anyio.to_thread.run_sync(keeper.release, claim)
         elif not claim.stored:
             await anyio.to_thread.run_sync(
-                keeper.store, claim, status, _storable_headers(raw_headers), response_body
+                keeper.store, claim, status, storable_headers(raw_headers), response_body
             )
-        await _send(send, status, raw_headers, response_body, length_known=True)
+        await send_answer(send, status, raw_headers, response_body, length_known=True)
 
 
-async def _send(
+async def send_answer(
     send: Send,
     status: int,
     headers: list[tuple[bytes, bytes]],
@@ -592,5 +675,5 @@ async def _send(
     await send({"type": "http.response.body", "body": body, "more_body": False})
 
 
-async def _send_json(send: Send, status: int, body: bytes) -> None:
-    await _send(send, status, [(b"content-type", b"application/json")], body)
+async def send_json(send: Send, status: int, body: bytes) -> None:
+    await send_answer(send, status, [(b"content-type", b"application/json")], body)

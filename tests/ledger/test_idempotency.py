@@ -23,7 +23,7 @@ from potluck.idempotency import (
     RECORDS,
     IdempotencyRecord,
     Keeper,
-    _Refusal,
+    Refusal,
     purge_expired,
     respond,
 )
@@ -221,7 +221,7 @@ class TestFailureAndRecovery:
         with database.transaction() as session:
             session.execute(update(RECORDS).where(RECORDS.c.key == "k1").values(request_hash="y"))
         outcome = keeper.claim(fingerprint, "k1", "POST", "/api/v1/test/custodians-plain", "y")
-        assert not isinstance(outcome, _Refusal)
+        assert not isinstance(outcome, Refusal)
 
     def test_work_that_committed_without_an_answer_is_not_repeated(
         self, database: Database, clock: FrozenClock
@@ -232,7 +232,7 @@ class TestFailureAndRecovery:
             session.execute(update(RECORDS).values(work_committed=True))
         clock.advance(timedelta(minutes=5))
         outcome = keeper.claim("c", "k1", "POST", "/api/v1/x", "h")
-        assert isinstance(outcome, _Refusal)
+        assert isinstance(outcome, Refusal)
         assert (
             "answer was lost" in outcome.error.detail
             or "recording its answer" in outcome.error.detail
