@@ -20,7 +20,9 @@ How it stays honest:
    retry; the hook refuses to commit work under a lost lease, so two runs never both commit.
    A claim whose work committed but whose answer was lost in a crash answers 409 saying so.
 
-Keys are kept for ``RETENTION`` (at least 72 hours) and then purged.
+Keys are kept for ``RETENTION`` (at least 72 hours) and then purged. An answer marked
+``Cache-Control: no-store`` (a new API token's secret) is kept without its body: a retry is
+told the request was carried out, and the secret never sits in this table.
 """
 
 from __future__ import annotations
@@ -274,6 +276,15 @@ def purge_expired(
     return int(result.rowcount)  # type: ignore[attr-defined]
 
 
+def withholds(headers: list[list[str]]) -> bool:
+    """Whether an answer says it must not be kept (``Cache-Control: no-store``), as one that
+    shows a new secret does: its key then keeps the status but not the body, and a retry is
+    told to look the result up."""
+    return any(
+        name.lower() == "cache-control" and "no-store" in value.lower() for name, value in headers
+    )
+
+
 def valid_key(key: str) -> bool:
     return 0 < len(key) <= MAX_KEY_LENGTH and key.isprintable()
 
@@ -334,6 +345,14 @@ def judge(
             )
         )
     if found.state == "done":
+        if withholds(found.response_headers or []):
+            return Refusal(
+                Conflict(
+                    f"The request with Idempotency-Key '{key}' was carried out, and its answer "
+                    "held a secret that is shown only once, so it was not kept; look the "
+                    "result up instead of repeating it."
+                )
+            )
         return Replay(
             found.status_code or 200,
             found.response_headers or [],
@@ -493,6 +512,8 @@ class Keeper:
             return Claim(found.id, token, self.database.engine.url)
 
     def store(self, claim: Claim, status_code: int, headers: list[list[str]], body: bytes) -> None:
+        if withholds(headers):
+            body = b""
         with self.database.connection() as connection:
             connection.execute(
                 _STORE,

@@ -29,6 +29,7 @@ router = APIRouter(tags=["peers"])
 # token, or a browser session that sends the CSRF header.
 _READER_ERRORS = (errors.NotSignedIn,)
 _WRITER_ERRORS = (errors.NotSignedIn, errors.Forbidden, errors.CsrfFailed)
+NO_STORE = "no-store"
 
 
 def client_address(request: Request) -> str:
@@ -74,6 +75,8 @@ def exchange_credentials(
     body: TokenExchange,
     request: Request,
     session: SessionDep,
+    *,
+    response: Response,
     clock: ClockDep,
     settings: SettingsDep,
 ) -> NewToken | JSONResponse:
@@ -95,6 +98,7 @@ def exchange_credentials(
             status_code=throttled.status,
             headers={"Retry-After": retry_after_seconds(throttled.retry_at, now)},
         )
+    response.headers["Cache-Control"] = NO_STORE
     return NewToken.created(created.token, created.secret)
 
 
@@ -129,9 +133,11 @@ def list_tokens(peer: CurrentPeer, session: SessionDep) -> list[Token]:
     responses=errors.responses(*_WRITER_ERRORS, errors.InvalidInput),
 )
 def create_token(
-    body: TokenRequest, peer: ApiWriter, session: SessionDep, clock: ClockDep
+    body: TokenRequest, peer: ApiWriter, session: SessionDep, clock: ClockDep, response: Response
 ) -> NewToken:
     created = service.create_token(session, peer, name=body.name, scope=body.scope, now=clock.now())
+    # The secret is in this answer only: no cache keeps it, nor does the Idempotency-Key.
+    response.headers["Cache-Control"] = NO_STORE
     return NewToken.created(created.token, created.secret)
 
 

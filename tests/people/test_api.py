@@ -10,6 +10,7 @@ from sqlalchemy import select
 from potluck.clock import FrozenClock
 from potluck.config import Settings
 from potluck.db import Database
+from potluck.idempotency import IdempotencyRecord
 from potluck.people import rules, service
 from potluck.people.models import ApiToken, Peer, SignInFailure
 from tests.people.conftest import CountRows
@@ -97,6 +98,7 @@ class TestExchangeCredentials:
             json={"email": "ada@example.org", "password": DEFAULT_PASSWORD, "name": "backup"},
         )
         assert answer.status_code == 201
+        assert answer.headers["Cache-Control"] == "no-store"
         created = answer.json()
         assert created["secret"].startswith(rules.TOKEN_PREFIX)
         assert created["scope"] == "read"
@@ -313,6 +315,28 @@ class TestCreateToken:
         assert not any(secret in value for value in columns)
         assert stored.secret_hash == rules.secret_hash(secret)
         assert client.get("/api/v1/me", headers=bearer(secret)).status_code == 200
+
+    def test_a_retried_creation_never_shows_or_keeps_the_secret_again(
+        self, client: TestClient, database: Database, ada: Peer, count_rows: CountRows
+    ) -> None:
+        headers = {**bearer(_token(database, ada)), "Idempotency-Key": "new-token"}
+        body = {"name": "ci", "scope": "read-write"}
+        first = client.post("/api/v1/me/tokens", json=body, headers=headers)
+        assert first.status_code == 201
+        assert first.headers["Cache-Control"] == "no-store"
+        secret = first.json()["secret"]
+        again = client.post("/api/v1/me/tokens", json=body, headers=headers)
+        assert again.status_code == 409
+        assert "shown only once" in again.json()["detail"]
+        assert secret not in again.text
+        assert count_rows(ApiToken) == 2
+        with database.transaction(write=False) as session:
+            kept = session.scalars(
+                select(IdempotencyRecord).where(IdempotencyRecord.key == "new-token")
+            ).one()
+        assert kept.status_code == 201
+        assert secret.encode() not in (kept.response_body or b"")
+        assert secret not in str(kept.response_headers)
 
     def test_read_only_token_cannot_make_tokens(
         self, client: TestClient, database: Database, ada: Peer, count_rows: CountRows
