@@ -41,6 +41,7 @@ from starlette.responses import JSONResponse
 from potluck import idempotency
 from potluck.clock import Clock
 from potluck.db import Database
+from potluck.deps import TOKEN_TOUCH_INTERVAL
 from potluck.errors import Forbidden, NotSignedIn, PotluckError
 from potluck.idempotency import Answer, ASGIApp, Message, Receive, Scope, Send
 from potluck.ledger import rules
@@ -52,8 +53,6 @@ from potluck.people.rules import secret_hash
 PATH = "/ledger/transfers"
 MAX_GROUP = 500
 """Requests written in one transaction at most; more wait for the next group."""
-TOKEN_TOUCH_SECONDS = 60.0
-"""As for every API request: a token's "last used" is written at most once a minute."""
 _JSON = [["content-type", "application/json"]]
 
 
@@ -203,7 +202,8 @@ class GroupWriter:
             row.id
             for row in tokens.values()
             if row.last_used_at is None
-            or (now - row.last_used_at).total_seconds() >= TOKEN_TOUCH_SECONDS
+            # As for every API request: "last used" is written at most once a minute.
+            or now - row.last_used_at >= TOKEN_TOUCH_INTERVAL
         )
         if stale:
             session.execute(update(ApiToken).where(ApiToken.id.in_(stale)).values(last_used_at=now))

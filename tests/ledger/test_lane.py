@@ -27,6 +27,7 @@ from potluck.ledger.models import Account, Transfer
 from potluck.ledger.rules import TransferRequest
 from potluck.ledger.service import accounts
 from potluck.people import service as people
+from potluck.people.models import ApiToken
 from potluck.people.rules import secret_hash
 from tests.ledger.factories import DEFAULT_NOW, make_custodian, make_project, make_steward
 from tests.people.factories import make_peer
@@ -216,6 +217,10 @@ def test_concurrent_requests_share_groups_and_never_overdraw(
         spent = session.scalars(select(Transfer.id).where(Transfer.id.like("s%"))).all()
         stored = session.scalars(select(IdempotencyRecord.key)).all()
     assert len(spent) == len(set(spent)) == 30
+    # The token's "last used" is kept, as for any API call.
+    with database.transaction(write=False) as session:
+        used = session.scalars(select(ApiToken.name).where(ApiToken.last_used_at.is_not(None)))
+        assert used.all() == ["lane"]
     assert sorted(stored) == sorted(f"key-{n}" for n in range(45))
     # Retrying now replays each first answer and writes nothing more.
     again = Counter(fire(app, spends[:45]))
