@@ -10,7 +10,8 @@ import pytest
 
 from potluck.clock import FrozenClock
 from potluck.db import Database
-from potluck.pledges.payments import methods, service
+from potluck.money import commodity
+from potluck.pledges.payments import methods, service, stripe_amounts
 from potluck.pledges.payments.base import (
     ChargeOutcome,
     ChargeRequest,
@@ -49,12 +50,13 @@ def stripe_payment(
     card: str = "4242424242424242",
     amounts: tuple[int, ...] = (2000,),
     giving: Giving | None = None,
+    currency: str = "EUR",
 ) -> Setup:
     with database.transaction() as session:
         if giving is None:
             giving = make_giving(session, projects=len(amounts))
             save_stripe_card(session, providers, fake, giving.donor, card)
-        payment = start(session, giving, provider="stripe", amounts=amounts)
+        payment = start(session, giving, provider="stripe", amounts=amounts, currency=currency)
         return Setup(giving, payment.id)
 
 
@@ -228,6 +230,58 @@ class TestStripeCharge:
         assert payment.payment_state is PaymentState.SUCCEEDED
         assert fake.creates("payment_intents") == 1
         assert funds(database, made.giving.projects[0], "stripe") == 2000 - (payment.fee or 0)
+
+
+class TestStripeUnits:
+    """Stripe counts a few currencies in other units than ISO 4217 (stripe_amounts)."""
+
+    def sent(self, fake: FakeStripe) -> list[str]:
+        return [p["amount"] for _, path, p in fake.requests_seen if path == "/v1/payment_intents"]
+
+    @pytest.mark.parametrize(
+        ("currency", "amount", "sent"),
+        [("ISK", 500, "50000"), ("MGA", 20000, "200"), ("KWD", 5120, "5120"), ("JPY", 500, "500")],
+    )
+    def test_each_currency_is_sent_in_stripes_units_and_booked_in_ours(
+        self,
+        *,
+        database: Database,
+        providers: ProviderRegistry,
+        fake: FakeStripe,
+        clock: FrozenClock,
+        currency: str,
+        amount: int,
+        sent: str,
+    ) -> None:
+        made = stripe_payment(database, providers, fake, amounts=(amount,), currency=currency)
+        payment = execute(database, made.payment_id, providers, clock)
+        assert payment.payment_state is PaymentState.SUCCEEDED
+        assert self.sent(fake) == [sent]
+        [intent] = fake.payment_intents()
+        stripe_fee = fake.objects[fake.objects[intent["latest_charge"]]["balance_transaction"]]
+        ours = stripe_amounts.from_stripe(stripe_fee["fee"], currency, commodity(currency).exponent)
+        assert payment.fee == ours
+        assert 0 < ours < amount
+        assert funds(database, made.giving.projects[0], "stripe", currency) == amount - ours
+
+    @pytest.mark.parametrize(("currency", "amount"), [("MGA", 20050), ("KWD", 5124)])
+    def test_an_amount_stripe_cannot_take_fails_before_anything_is_sent(
+        self,
+        *,
+        database: Database,
+        providers: ProviderRegistry,
+        fake: FakeStripe,
+        clock: FrozenClock,
+        currency: str,
+        amount: int,
+    ) -> None:
+        made = stripe_payment(database, providers, fake, amounts=(amount,), currency=currency)
+        payment = execute(database, made.payment_id, providers, clock)
+        assert payment.payment_state is PaymentState.FAILED
+        assert payment.failure_code == "amount_not_chargeable"
+        assert "steps of" in (payment.failure_message or "")
+        assert self.sent(fake) == []
+        assert transfer_count(database) == 0
 
 
 class TestSaveStripeCard:

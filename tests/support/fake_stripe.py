@@ -417,6 +417,29 @@ class FakeStripe:
                     "message": "Amount must be at least 50 cents.",
                 },
             )
+        currency = str(params["currency"]).lower()
+        if currency == "isk" and amount % 100:
+            # Stripe's answer since ISK became effectively zero-decimal (its API still counts
+            # hundredths of a krona).
+            raise StripeFailure(
+                400,
+                {
+                    "type": "invalid_request_error",
+                    "code": "invalid_charge_amount_no_decimal_compatible",
+                    "param": "amount",
+                    "message": "Invalid amount. Currency ISK has become effectively "
+                    "zero-decimal and charged amounts must be evenly divisible by 100.",
+                },
+            )
+        if currency in ("bhd", "jod", "kwd", "omr", "tnd") and amount % 10:
+            raise StripeFailure(
+                400,
+                {
+                    "type": "invalid_request_error",
+                    "param": "amount",
+                    "message": "Amounts in three-decimal currencies must end in 0.",
+                },
+            )
         method_id = params.get("payment_method")
         method = self._get("payment_method", method_id) if method_id else None
         customer = params.get("customer")

@@ -16,7 +16,8 @@ from typing import Any
 import stripe
 
 from potluck.errors import BadRequest, Conflict, NotFound
-from potluck.pledges.payments import rules
+from potluck.money import MoneyError, commodity
+from potluck.pledges.payments import rules, stripe_amounts
 from potluck.pledges.payments.base import (
     ChargeOutcome,
     ChargeRequest,
@@ -134,9 +135,19 @@ class StripeProvider:
                 failure_message="No card is saved with Stripe for this donor.",
             )
         try:
+            amount = stripe_amounts.to_stripe(
+                request.amount, request.currency, _exponent(request.currency)
+            )
+        except stripe_amounts.NotChargeable as refusal:
+            return ChargeOutcome(
+                state=PaymentState.FAILED,
+                failure_code="amount_not_chargeable",
+                failure_message=refusal.detail,
+            )
+        try:
             intent = self.client.v1.payment_intents.create(
                 {
-                    "amount": request.amount,
+                    "amount": amount,
                     "currency": request.currency.lower(),
                     "customer": method.customer_ref,
                     "payment_method": method.method_ref,
@@ -196,10 +207,11 @@ class StripeProvider:
         reference = _ref(intent.get("id"))
         if state is PaymentState.SUCCEEDED:
             charge = intent.get("latest_charge")
+            amount = _ours(int(intent["amount"]), currency)
             fee = (
-                self._fee_of_charge(charge, int(intent["amount"]), currency)
+                self._fee_of_charge(charge, amount, currency)
                 if isinstance(charge, dict)
-                else self.fee_of_charge_id(_ref(charge), int(intent["amount"]), currency)
+                else self.fee_of_charge_id(_ref(charge), amount, currency)
             )
             return ChargeOutcome(state=state, provider_ref=reference, fee=fee)
         if state is PaymentState.FAILED:
@@ -214,7 +226,8 @@ class StripeProvider:
         return ChargeOutcome(state=state, provider_ref=reference)
 
     def fee_of_charge_id(self, charge_id: str | None, amount: int, currency: str) -> int:
-        """The fee of a charge, read from its balance transaction."""
+        """The fee of a charge of ``amount`` (Potluck's units), read from its balance
+        transaction, in Potluck's units of the charge's currency."""
         if charge_id is None:
             raise ProviderUnavailable("Stripe reported a success without a charge to read.")
         try:
@@ -239,7 +252,9 @@ class StripeProvider:
                 )
         fee = int(balance.get("fee", 0))
         if str(balance.get("currency", "")).upper() == currency.upper():
-            return min(fee, amount)
+            return min(_ours(fee, currency), amount)
+        # Fee and settled amount are in the same (settlement) currency: their ratio holds
+        # whatever unit Stripe counts that currency in.
         return rules.fee_in_charge_currency(
             fee, settled_amount=int(balance["amount"]), charge_amount=amount
         )
@@ -348,8 +363,8 @@ class StripeProvider:
             "payment_id": payment_id,
             "provider_ref": intent_ref,
         }
+        currency = str(obj.get("currency", "")).upper()
         if kind is EventKind.SUCCEEDED:
-            currency = str(obj.get("currency", "")).upper()
             outcome = self.outcome_of_intent(obj, currency=currency)
             return ProviderEvent(**common, fee=outcome.fee)
         if kind is EventKind.FAILED:
@@ -362,12 +377,24 @@ class StripeProvider:
         if kind is EventKind.DISPUTED:
             return ProviderEvent(
                 **common,
-                amount=int(obj.get("amount", 0)),
+                amount=_ours(int(obj.get("amount", 0)), currency),
                 details={"reason": str(obj.get("reason", "")), "dispute": str(obj.get("id"))},
             )
         refunded_in_full = bool(obj.get("refunded"))
         return ProviderEvent(
             **common,
-            amount=int(obj.get("amount_refunded", 0)),
+            amount=_ours(int(obj.get("amount_refunded", 0)), currency),
             details={"refunded_in_full": "yes" if refunded_in_full else "no"},
         )
+
+
+def _exponent(currency: str) -> int:
+    try:
+        return commodity(currency.upper()).exponent
+    except MoneyError as error:
+        raise BadRequest(f"Stripe named a currency Potluck does not know: {error}") from error
+
+
+def _ours(stripe_amount: int, currency: str) -> int:
+    """An amount Stripe reports, in Potluck's (ISO 4217) units of ``currency``."""
+    return stripe_amounts.from_stripe(stripe_amount, currency, _exponent(currency))
