@@ -143,11 +143,7 @@ def plan_payday(session: Session, period: Period, minimum: MinimumCharge) -> Pay
     statement = select(*loading.PLEDGE_COLUMNS).where(
         Pledge.state == "active", Pledge.created_at < period.ends_at
     )
-    pledges = [
-        pledge
-        for pledge in loading.stream_pledges(session, statement)
-        if pledge.need_id in rule_needs
-    ]
+    pledges = loading.stream_pledges(session, statement, need_ids=rule_needs)
     clearing = rules.clear(rule_needs.values(), pledges, period)
 
     outstanding = outstanding_charges(session)

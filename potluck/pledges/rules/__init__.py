@@ -24,6 +24,10 @@ from potluck.pledges.rules.pledges import (
     PledgeState,
     Share,
     creation_order,
+    new_all_or_nothing,
+    new_crowdmatch,
+    new_gift,
+    new_share,
 )
 from potluck.pledges.rules.preview import (
     Preview,
@@ -67,6 +71,10 @@ __all__ = [
     "default_joining",
     "donor_payments",
     "least_share_cap",
+    "new_all_or_nothing",
+    "new_crowdmatch",
+    "new_gift",
+    "new_share",
     "preview_crowdmatch",
     "preview_share",
     "share_charges",

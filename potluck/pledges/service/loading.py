@@ -6,15 +6,15 @@ cursor and become the rules' dataclasses directly, with no ORM object on the way
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator
-from datetime import UTC, datetime
+from collections.abc import Collection, Container, Iterable
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from potluck.pledges import rules
-from potluck.pledges.bulk import raw_rows
+from potluck.pledges.bulk import raw_batches
 from potluck.pledges.models import Need, Payday, PaydayCharge, Pledge
 from potluck.pledges.rules.periods import Cadence, Period
 
@@ -69,22 +69,36 @@ def rule_pledge(pledge: Pledge) -> rules.Pledge:
 
 
 def _pledge(row: tuple[Any, ...]) -> rules.Pledge:
-    (pledge_id, donor_id, need_id, kind, commodity, amount, per, rate, cap, state, created) = row
-    common = {
-        "id": pledge_id,
-        "donor_id": donor_id,
-        "need_id": need_id,
-        "commodity": commodity,
-        "created_at": created,
-        "state": _STATE[state],
-    }
-    if kind == "gift":
-        return rules.Gift(amount=amount, per=_CADENCE[per], **common)
-    if kind == "share":
-        return rules.Share(cap=cap, **common)
-    if kind == "crowdmatch":
-        return rules.Crowdmatch(rate=rate, limit=cap, **common)
-    return rules.AllOrNothing(amount=amount, **common)
+    return _rule_pledges([row], None)[0]
+
+
+def _rule_pledges(
+    rows: Iterable[tuple[Any, ...]], need_ids: Container[int] | None
+) -> list[rules.Pledge]:
+    """Rows of :data:`PLEDGE_COLUMNS` as the rules' pledges, those toward ``need_ids`` only
+    when given. SQLite's timestamps arrive as naive UTC text and are parsed here."""
+    found: list[rules.Pledge] = []
+    add = found.append
+    states, cadences, parse = _STATE, _CADENCE, datetime.fromisoformat
+    gift, share, crowdmatch = rules.new_gift, rules.new_share, rules.new_crowdmatch
+    all_or_nothing = rules.new_all_or_nothing
+    for pledge_id, donor, need_id, kind, commodity, amount, per, rate, cap, state, made in rows:
+        if need_ids is not None and need_id not in need_ids:
+            continue
+        # Parsed with its offset: much cheaper than replacing the tzinfo afterwards.
+        created = parse(made + "+00:00") if made.__class__ is str else made
+        if kind == "gift":
+            add(gift(pledge_id, donor, need_id, commodity, created, states[state], amount,
+                     cadences[per]))  # fmt: skip
+        elif kind == "share":
+            add(share(pledge_id, donor, need_id, commodity, created, states[state], cap))
+        elif kind == "crowdmatch":
+            add(crowdmatch(pledge_id, donor, need_id, commodity, created, states[state], rate,
+                           cap))  # fmt: skip
+        else:
+            add(all_or_nothing(pledge_id, donor, need_id, commodity, created, states[state],
+                               amount))  # fmt: skip
+    return found
 
 
 def raised_before(
@@ -130,17 +144,15 @@ def pledges_of(session: Session, need_ids: Collection[int]) -> list[rules.Pledge
     return found
 
 
-def stream_pledges(session: Session, statement: Select[*tuple[Any, ...]]) -> Iterator[rules.Pledge]:
-    """Run ``statement`` (selecting :data:`PLEDGE_COLUMNS`) and yield the rules' pledges.
-
-    SQLite's timestamps arrive as text and are parsed here, each distinct one once.
-    """
-    times: dict[str, datetime] = {}
-    for row in raw_rows(session, statement):
-        created = row[10]
-        if isinstance(created, str):
-            parsed = times.get(created)
-            if parsed is None:
-                parsed = times[created] = datetime.fromisoformat(created).replace(tzinfo=UTC)
-            created = parsed
-        yield _pledge((*row[:10], created))
+def stream_pledges(
+    session: Session,
+    statement: Select[*tuple[Any, ...]],
+    *,
+    need_ids: Container[int] | None = None,
+) -> list[rules.Pledge]:
+    """Run ``statement`` (selecting :data:`PLEDGE_COLUMNS`) and answer the rules' pledges,
+    only those toward ``need_ids`` when given."""
+    found: list[rules.Pledge] = []
+    for rows in raw_batches(session, statement):
+        found.extend(_rule_pledges(rows, need_ids))
+    return found
