@@ -30,7 +30,7 @@ twice posts nothing new, and a payment enters SUCCEEDED once, so no settlement i
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -295,7 +295,7 @@ def post_settlements(session: Session, settled: Sequence[Settled], *, now: datet
         },
         now=now,
     )
-    receipts: list[ledger_rules.TransferRequest] = []
+    receipts: dict[int, list[ledger_rules.TransferRequest]] = defaultdict(list)
     # Each funds account's world account (where its fees go) and its custodian's name.
     paying: dict[int, tuple[int, str]] = {}
     fee_lines: list[tuple[int, list[tuple[int, int]]]] = []
@@ -308,7 +308,7 @@ def post_settlements(session: Session, settled: Sequence[Settled], *, now: datet
             account = funds[line.project_id, custodian.id, payment.currency]
             paying[account] = (world, custodian.name)
             accounts_of_lines.append((account, line.amount))
-            receipts.append(
+            receipts[line.project_id].append(
                 ledger_rules.TransferRequest(
                     id=rules.receipt_transfer_id(payment.payment_id, line.position),
                     debit_account_id=world,
@@ -333,8 +333,12 @@ def post_settlements(session: Session, settled: Sequence[Settled], *, now: datet
         )
         for account, amount in sorted(rules.settlement_fees(fee_lines).items())
     ]
-    # Receipts first, so that every fee is paid out of money already in the funds.
-    for part in bulk.chunks([*receipts, *fees], ledger_rules.MAX_BATCH):
+    # Receipts first, so that every fee is paid out of money already in the funds. Each
+    # receipt joins its project's chain, so receipts grouped by project (in payment order
+    # within each) chain exactly as in payment order, while each batch of the books' largest
+    # size touches a few thousand projects' accounts and chains instead of nearly all of them.
+    ordered = [receipt for project_id in sorted(receipts) for receipt in receipts[project_id]]
+    for part in bulk.chunks([*ordered, *fees], ledger_rules.MAX_BATCH):
         posting.post_batch(session, part, now=now, batch_id=settlement)
 
 
