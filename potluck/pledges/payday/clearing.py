@@ -261,25 +261,28 @@ def store_payday(session: Session, plan: PaydayPlan, *, now: datetime) -> Payday
     )
     session.add(payday)
     session.flush()
+    # Plain locals: an ORM attribute or an enum's value read per charge costs a call each.
+    payday_id = payday.id
     paying = {
         (payment.donor_id, payment.commodity): reference(
-            payday.id, payment.donor_id, payment.commodity
+            payday_id, payment.donor_id, payment.commodity
         )
         for payment in plan.payments
     }
     get = paying.get
+    kinds = {kind: kind.value for kind in rules.PledgeKind}
     _insert_charges(
         session,
         [
             (
-                payday.id,
+                payday_id,
                 c.pledge_id,
                 c.donor_id,
                 c.project_id,
                 c.need_id,
                 c.commodity,
                 c.amount,
-                c.kind.value,
+                kinds[c.kind],
                 get((c.donor_id, c.commodity)),
             )
             # In the order of the table's key, so each insert appends to it.
@@ -291,7 +294,7 @@ def store_payday(session: Session, plan: PaydayPlan, *, now: datetime) -> Payday
             insert(COVERAGE),
             [
                 {
-                    "payday_id": payday.id,
+                    "payday_id": payday_id,
                     "need_id": c.need_id,
                     "project_id": c.project_id,
                     "commodity": c.commodity,
@@ -304,7 +307,7 @@ def store_payday(session: Session, plan: PaydayPlan, *, now: datetime) -> Payday
             ],
         )
     tied = [
-        {"ref": paying[key], "donor": key[0], "currency": key[1], "payday": payday.id}
+        {"ref": paying[key], "donor": key[0], "currency": key[1], "payday": payday_id}
         for key in plan.outstanding
         if key in paying
     ]
@@ -327,7 +330,7 @@ def store_payday(session: Session, plan: PaydayPlan, *, now: datetime) -> Payday
         (
             (
                 paying[payment.donor_id, payment.commodity],
-                payday.id,
+                payday_id,
                 payment.donor_id,
                 payment.commodity,
                 payment.amount,
@@ -338,7 +341,8 @@ def store_payday(session: Session, plan: PaydayPlan, *, now: datetime) -> Payday
                 "",
                 now,
             )
-            for payment in plan.payments
+            # In the order of the table's key, which the later stages read it in.
+            for payment in sorted(plan.payments, key=lambda p: paying[p.donor_id, p.commodity])
         ),
     )
     session.flush()

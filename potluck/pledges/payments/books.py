@@ -278,9 +278,11 @@ def post_settlements(session: Session, settled: Sequence[Settled], *, now: datet
     if not settled:
         return
     settlement = rules.settlement_id(payment.payment_id for payment in settled)
+    # Each provider's custodian as (id, name): plain values, read per line.
     custodians = {
-        provider: custodian_for(session, provider, now=now)
+        provider: (custodian.id, custodian.name)
         for provider in sorted({payment.provider for payment in settled})
+        for custodian in (custodian_for(session, provider, now=now),)
     }
     worlds = {
         currency: accounts.world_account(session, currency, now=now).id
@@ -289,7 +291,7 @@ def post_settlements(session: Session, settled: Sequence[Settled], *, now: datet
     funds = open_funds(
         session,
         {
-            (line.project_id, custodians[payment.provider].id, payment.currency)
+            (line.project_id, custodians[payment.provider][0], payment.currency)
             for payment in settled
             for line in payment.lines
         },
@@ -300,13 +302,14 @@ def post_settlements(session: Session, settled: Sequence[Settled], *, now: datet
     paying: dict[int, tuple[int, str]] = {}
     fee_lines: list[tuple[int, list[tuple[int, int]]]] = []
     for payment in settled:
-        custodian = custodians[payment.provider]
-        world = worlds[payment.currency]
-        head = f"Payment {payment.payment_id} via {custodian.name}"
+        custodian_id, custodian_name = custodians[payment.provider]
+        currency = payment.currency
+        world = worlds[currency]
+        head = f"Payment {payment.payment_id} via {custodian_name}"
         accounts_of_lines = []
         for line in payment.lines:
-            account = funds[line.project_id, custodian.id, payment.currency]
-            paying[account] = (world, custodian.name)
+            account = funds[line.project_id, custodian_id, currency]
+            paying[account] = (world, custodian_name)
             accounts_of_lines.append((account, line.amount))
             receipts[line.project_id].append(
                 ledger_rules.TransferRequest(
