@@ -55,6 +55,7 @@ from sqlalchemy import (
     event,
     insert,
     select,
+    text,
     update,
 )
 from sqlalchemy.exc import IntegrityError
@@ -445,9 +446,38 @@ def record_done(
         )
         if taken.rowcount != 1:  # type: ignore[attr-defined]
             return False
-    if fresh:
+    if fresh and session.get_bind().dialect.name == "postgresql":
+        # One statement for the whole group: an executemany sends a statement per row.
+        columns = {name: [row[name] for row in fresh] for name in _PG_DONE_COLUMNS}
+        columns["response_headers"] = [json.dumps(h) for h in columns["response_headers"]]
+        session.execute(_PG_INSERT_DONE, columns)
+    elif fresh:
         session.execute(insert(RECORDS), fresh)
     return True
+
+
+_PG_DONE_COLUMNS = {
+    "caller": "text",
+    "key": "text",
+    "method": "text",
+    "path": "text",
+    "request_hash": "text",
+    "state": "text",
+    "work_committed": "boolean",
+    "lease_token": "text",
+    "lease_until": "timestamptz",
+    "status_code": "integer",
+    "response_headers": "json",
+    "response_body": "bytea",
+    "created_at": "timestamptz",
+    "completed_at": "timestamptz",
+}
+_PG_INSERT_DONE = text(
+    f"INSERT INTO idempotency_keys ({', '.join(_PG_DONE_COLUMNS)}) "  # noqa: S608 - fixed names
+    "SELECT * FROM unnest("
+    + ", ".join(f"CAST(:{name} AS {kind}[])" for name, kind in _PG_DONE_COLUMNS.items())
+    + ")"
+)
 
 
 class Keeper:
