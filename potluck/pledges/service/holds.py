@@ -16,9 +16,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from potluck.db import one_of
 from potluck.ledger import rules as ledger_rules
@@ -235,24 +237,56 @@ def _end(
     ended = _ended_in_books(session, ids)
     make_id = capture_id if kind == "post" else void_id
     requests = []
+    expired: list[PledgeHold] = []
+    ending_now: list[PledgeHold] = []
     for hold in holds:
         ending = ended.get(hold.transfer_id)
         if ending is not None and ending != make_id(hold.pledge_id, hold.revision):
             # Ended some other way already: by its timeout, when no payday came in time.
-            hold.state = EXPIRED
-            hold.ended_at = now
+            expired.append(hold)
             continue
         requests.append(
             ledger_rules.TransferRequest(
                 id=make_id(hold.pledge_id, hold.revision), kind=kind, pending_id=hold.transfer_id
             )
         )
-        hold.state = state
-        hold.ended_at = now
-        hold.payday_id = payday_id
+        ending_now.append(hold)
+    _mark(session, expired, state=EXPIRED, ended_at=now)
+    _mark(session, ending_now, state=state, ended_at=now, payday_id=payday_id)
     for start in range(0, len(requests), ledger_rules.MAX_BATCH):
         posting.post_batch(session, requests[start : start + ledger_rules.MAX_BATCH], now=now)
-    session.flush()
+
+
+_UNSET: Any = object()
+
+
+def _mark(
+    session: Session,
+    holds: Sequence[PledgeHold],
+    *,
+    state: str,
+    ended_at: datetime | None = _UNSET,
+    payday_id: int | None = _UNSET,
+) -> None:
+    """Write the holds' new state (and end, and payday, when given) in one statement for all,
+    and show it on the loaded holds as already stored: a payday ends tens of thousands of
+    holds, and the ORM's flush would update them one parameter set at a time."""
+    if not holds:
+        return
+    values: dict[str, Any] = {"state": state}
+    if ended_at is not _UNSET:
+        values["ended_at"] = ended_at
+    if payday_id is not _UNSET:
+        values["payday_id"] = payday_id
+    columns = ", ".join(f"{name} = ?" for name in values)
+    bulk.execute_many(
+        session,
+        f"UPDATE pledge_holds SET {columns} WHERE transfer_id = ?",  # noqa: S608 - fixed names
+        [(*values.values(), hold.transfer_id) for hold in holds],
+    )
+    for hold in holds:
+        for name, value in values.items():
+            set_committed_value(hold, name, value)
 
 
 def _ended_in_books(session: Session, hold_ids: Iterable[str]) -> dict[str, str]:
@@ -307,11 +341,9 @@ def settle_holds(session: Session, settled: Sequence[Settlement], *, now: dateti
                 memo=f"All-or-nothing pledge {hold.pledge_id} paid",
             )
         )
+    _mark(session, [item.hold for item in settled], state=SETTLED)
     for start in range(0, len(requests), ledger_rules.MAX_BATCH):
         posting.post_batch(session, requests[start : start + ledger_rules.MAX_BATCH], now=now)
-    for item in settled:
-        item.hold.state = SETTLED
-    session.flush()
 
 
 def captured_in_books(session: Session, payday_id: int) -> dict[tuple[int, str], int]:
