@@ -29,7 +29,7 @@ from potluck.money import (
 from potluck.people.models import Peer
 from potluck.projects.models import Project
 
-PROJECT_PURPOSES = ("funds", "in-kind")
+PROJECT_PURPOSES = ("funds", "in-kind", "owed")
 PEER_PURPOSES = ("given", "owed")
 MAX_NAME_LENGTH = 120
 
@@ -177,7 +177,9 @@ def open_account(
     """Open an account, or return the one that already is what is asked for.
 
     By default a project's funds and a custodian's holdings may not go below zero (they are
-    real money someone holds); peers' and the outside world's accounts may.
+    real money someone holds); peers' and the outside world's accounts may, and so may a
+    project's ``owed`` account at a custodian: what the project owes that custodian's other
+    money after money went back (a refund, a dispute) that its funds there no longer held.
     """
     get_commodity(session, commodity)
     if owner == "project":
@@ -188,9 +190,9 @@ def open_account(
                 f"A project account is for {' or '.join(PROJECT_PURPOSES)}, not '{purpose}'.",
                 field="purpose",
             )
-        if purpose == "funds" and custodian_id is None:
+        if purpose in ("funds", "owed") and custodian_id is None:
             raise InvalidInput(
-                "A project's funds are always held by someone: name the custodian.",
+                f"A project's {purpose} account is always at a custodian: name it.",
                 field="custodian_id",
             )
         if purpose == "in-kind" and custodian_id is not None:

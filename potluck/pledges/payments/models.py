@@ -75,6 +75,7 @@ class Payment(Base):
         CheckConstraint(_in("provider", PROVIDERS), name="provider_known"),
         CheckConstraint("amount > 0", name="amount_positive"),
         CheckConstraint("fee IS NULL OR (fee >= 0 AND fee <= amount)", name="fee_within_amount"),
+        CheckConstraint("refunded >= 0 AND refunded <= amount", name="refunded_within_amount"),
         CheckConstraint(
             "received IS NULL OR (received > 0 AND received <= amount)",
             name="received_within_amount",
@@ -120,6 +121,9 @@ class Payment(Base):
     """For a manual payment: the reference code the donor writes on the bank transfer."""
     fee: Mapped[int | None] = mapped_column(BigInteger)
     """What the processor kept, known once the money arrived; split among the lines."""
+    refunded: Mapped[int] = mapped_column(BigInteger, default=0, server_default=text("0"))
+    """How much has been refunded so far (a provider reports the running total); each
+    refund books only what is new."""
     received: Mapped[int | None] = mapped_column(BigInteger)
     """For a manual payment: what the confirmer saw arrive. The shortfall is the banks' fee."""
     failure_code: Mapped[str | None] = mapped_column(String(80))
