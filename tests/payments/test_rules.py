@@ -284,3 +284,56 @@ class TestLineMemo:
             rules.check_line_memo(memo, position)
         assert raised.value.field == f"lines.{position}.memo"
         assert f"Line {position + 1}" in raised.value.detail
+
+
+# --- taking money back from a payment's lines -------------------------------------------------
+
+line_amounts = st.lists(st.integers(min_value=1, max_value=10**6), min_size=1, max_size=8)
+
+
+def one_unit_at_a_time(taken: int, amounts: list[int]) -> list[int]:
+    """Highest averages as the method is defined: each unit to the line with the largest
+    amount / (parts + 1), the earlier line on a tie."""
+    parts = [0] * len(amounts)
+    for _ in range(taken):
+        best = max(range(len(amounts)), key=lambda i: (Fraction(amounts[i], parts[i] + 1), -i))
+        parts[best] += 1
+    return parts
+
+
+class TestTakenBackParts:
+    @given(st.lists(st.integers(min_value=1, max_value=40), min_size=1, max_size=5), st.data())
+    def test_is_highest_averages_unit_by_unit(
+        self, amounts: list[int], data: st.DataObject
+    ) -> None:
+        taken = data.draw(st.integers(min_value=0, max_value=sum(amounts)))
+        assert rules.taken_back_parts(taken, amounts) == one_unit_at_a_time(taken, amounts)
+
+    @given(line_amounts, st.data())
+    def test_exact_capped_and_at_least_the_share_rounded_down(
+        self, amounts: list[int], data: st.DataObject
+    ) -> None:
+        total = sum(amounts)
+        taken = data.draw(st.integers(min_value=0, max_value=total))
+        parts = rules.taken_back_parts(taken, amounts)
+        assert sum(parts) == taken
+        for part, amount in zip(parts, amounts, strict=True):
+            assert taken * amount // total <= part <= amount
+
+    @given(line_amounts, st.data())
+    def test_taking_back_more_never_takes_less_from_a_line(
+        self, amounts: list[int], data: st.DataObject
+    ) -> None:
+        first = data.draw(st.integers(min_value=0, max_value=sum(amounts)))
+        second = data.draw(st.integers(min_value=first, max_value=sum(amounts)))
+        before = rules.taken_back_parts(first, amounts)
+        after = rules.taken_back_parts(second, amounts)
+        assert all(b <= a for b, a in zip(before, after, strict=True))
+
+    def test_everything_taken_back_is_every_line_whole(self) -> None:
+        assert rules.taken_back_parts(1234, [1000, 200, 34]) == [1000, 200, 34]
+
+    @pytest.mark.parametrize(("taken", "amounts"), [(-1, [5]), (6, [5]), (1, [5, 0]), (0, [])])
+    def test_refuses_what_cannot_be_taken(self, taken: int, amounts: list[int]) -> None:
+        with pytest.raises(InvalidInput):
+            rules.taken_back_parts(taken, amounts)

@@ -7,10 +7,12 @@ Amounts are integers in the currency's smallest unit.
 from __future__ import annotations
 
 import hashlib
+import heapq
 import re
 from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from fractions import Fraction
 from typing import TypeVar
 
 from potluck.errors import InvalidInput
@@ -58,6 +60,42 @@ def split_fee(fee: int, amounts: Sequence[int]) -> list[int]:
     )
     for index in by_remainder[:left]:
         parts[index] += 1
+    return parts
+
+
+def taken_back_parts(taken: int, amounts: Sequence[int]) -> list[int]:
+    """How much of each line a take-back of ``taken`` in all (refunds so far, or refunds and
+    a dispute) comes from: in proportion to the lines' amounts by highest averages
+    (Jefferson's method), a tie going to the earlier line.
+
+    Unlike splitting a fee by largest remainder, this never takes *less* from any line when
+    more is taken back in all, so a payment refunded in several parts books each new part as
+    ``parts(new total) - parts(old total)``, never negative. The parts sum to ``taken``
+    exactly, each is at least its line's share rounded down, and none exceeds its line's
+    amount.
+
+    Args:
+        taken: ``0 <= taken <= sum(amounts)``.
+        amounts: the lines' amounts, each positive, in line order.
+    """
+    if not amounts or any(amount <= 0 for amount in amounts):
+        raise InvalidInput("Every line of a payment must have a positive amount.", field="lines")
+    total = sum(amounts)
+    if not 0 <= taken <= total:
+        raise InvalidInput(
+            f"{taken} cannot be taken back from a payment of {total}.", field="amount"
+        )
+    # Every quotient amount/k >= total/taken is among the ``taken`` largest, so this is the
+    # method's own allocation for a smaller total; the few units left go one by one to the
+    # largest next quotient, exactly as the method goes on from there.
+    parts = [taken * amount // total for amount in amounts]
+    waiting = [(Fraction(-amount, part + 1), index) for index, (amount, part) in
+               enumerate(zip(amounts, parts, strict=True))]  # fmt: skip
+    heapq.heapify(waiting)
+    for _ in range(taken - sum(parts)):
+        _, index = heapq.heappop(waiting)
+        parts[index] += 1
+        heapq.heappush(waiting, (Fraction(-amounts[index], parts[index] + 1), index))
     return parts
 
 
@@ -337,7 +375,12 @@ def check_reference(reference: str) -> str:
 
 
 def check_line_memo(memo: str, position: int) -> str:
-    clean = " ".join(memo.split())
+    if memo.isprintable() and "  " not in memo and memo[:1] != " " and memo[-1:] != " ":
+        # Already clean: a printable string has no control character and no whitespace but
+        # the plain space, so squeezing it would give it back unchanged.
+        clean = memo
+    else:
+        clean = " ".join(memo.split())
     if len(clean) > MAX_LINE_MEMO_LENGTH or _CONTROL.search(clean):
         raise InvalidInput(
             f"Line {position + 1}: the memo must be at most {MAX_LINE_MEMO_LENGTH} characters "
