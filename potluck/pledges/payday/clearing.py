@@ -51,6 +51,7 @@ _CHARGE_COLUMNS = (
     "payment_reference",
 )
 MAX_MEMO = 200
+_BY_PROJECT = attrgetter("project_id")
 
 
 def reference(payday_id: int, donor_id: int, currency: str) -> str:
@@ -184,6 +185,14 @@ def plan_payday(session: Session, period: Period, minimum: MinimumCharge) -> Pay
 def _lines(
     head: str, charges: Sequence[rules.Charge], earlier: Sequence[Outstanding]
 ) -> tuple[Line, ...]:
+    if not earlier:
+        projects = {charge.project_id for charge in charges}
+        if len(projects) == len(charges):
+            # The usual payment: one charge per project, each line naming its one pledge.
+            return tuple(
+                Line(charge.project_id, charge.amount, f"{head} {charge.pledge_id}")
+                for charge in sorted(charges, key=_BY_PROJECT)
+            )
     amounts: dict[int, int] = defaultdict(int)
     pledges: dict[int, list[int]] = defaultdict(list)
     for charge in charges:
