@@ -1,5 +1,5 @@
-"""The positional constructors that reading pledges by the million uses build exactly the
-pledges the dataclasses' own constructors do."""
+"""The positional constructors that reading pledges by the million and the clearing use build
+exactly the pledges and charges the dataclasses' own constructors do."""
 
 from __future__ import annotations
 
@@ -10,15 +10,18 @@ from hypothesis import given
 
 from potluck.pledges.rules import (
     AllOrNothing,
+    Charge,
     Crowdmatch,
     Gift,
     Need,
     Pledge,
+    clear,
     new_all_or_nothing,
     new_crowdmatch,
     new_gift,
     new_share,
 )
+from tests.pledges.factories import MARCH
 from tests.pledges.strategies import instances
 
 
@@ -60,3 +63,17 @@ class TestPositionalConstructors:
         for pledge in pledges:
             with pytest.raises(dataclasses.FrozenInstanceError):
                 rebuilt(pledge).id = 0  # type: ignore[misc]
+
+
+class TestClearingCharges:
+    @given(instances())
+    def test_same_charges_as_the_dataclass_builds(
+        self, instance: tuple[list[Need], list[Pledge]]
+    ) -> None:
+        needs, pledges = instance
+        for charge in clear(needs, pledges, MARCH).charges:
+            copy = Charge(**dataclasses.asdict(charge))
+            assert type(charge) is Charge
+            assert copy == charge
+            assert hash(copy) == hash(charge)
+            assert repr(copy) == repr(charge)
