@@ -34,7 +34,7 @@ from sqlalchemy import Table, func, select, update
 from sqlalchemy.orm import Session
 
 from potluck.clock import Clock
-from potluck.db import Database, one_of
+from potluck.db import Database
 from potluck.pledges import bulk
 from potluck.pledges.models import (
     Need,
@@ -328,30 +328,17 @@ def _execute_payments(runner: Runner, payday_id: int) -> None:
 
 
 def record_states(session: Session, changes: Sequence[tuple[str, str]], *, runner: Runner) -> None:
-    """Write the payments' new states on their plans: in one statement for all, but for
-    the failed ones, which :func:`record_state` handles one by one."""
-    refs = [reference for reference, _ in changes]
-    stored: dict[str, str] = {}
-    for part in bulk.chunks(refs, 20_000):
-        stored.update(
-            session.execute(
-                select(PaydayPayment.reference, PaydayPayment.state).where(
-                    one_of(session, "payday_payments.reference", part)
-                )
-            ).all()
-        )
+    """Write the payments' new states on their plans: in one statement for all, where the state
+    differs, but for the failed ones, which :func:`record_state` handles one by one."""
     now = runner.clock.now()
     bulk.execute_many(
         session,
-        "UPDATE payday_payments SET state = ?, updated_at = ? WHERE reference = ?",
-        [
-            (state, now, reference)
-            for reference, state in changes
-            if stored.get(reference) != state and state != gateway.FAILED
-        ],
+        "UPDATE payday_payments SET state = ?, updated_at = ? WHERE reference = ? AND state <> ?",
+        [(state, now, reference, state) for reference, state in changes if state != gateway.FAILED],
     )
     for reference, state in changes:
-        if state == gateway.FAILED and stored.get(reference) != state:
+        if state == gateway.FAILED:
+            # Does nothing for a plan that shows the failure already.
             record_state(session, reference, state, runner=runner)
 
 
