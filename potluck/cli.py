@@ -87,8 +87,9 @@ def housekeeping() -> None:
     finally:
         database.dispose()
     console.print(
-        f"Expired {tidied.holds_expired} hold(s); forgot {tidied.sessions_forgotten} dead "
-        f"session(s) and {tidied.failures_forgotten} old failed sign-in(s)."
+        f"Expired {tidied.holds_expired} hold(s); {tidied.debts_repaid} project(s) paid back "
+        f"what they owed; forgot {tidied.sessions_forgotten} dead session(s) and "
+        f"{tidied.failures_forgotten} old failed sign-in(s)."
     )
 
 

@@ -1,6 +1,8 @@
 """Housekeeping inside ``potluck serve``: a background thread that every few minutes ends the
-holds whose timeout has passed and forgets what no longer serves anyone — browser sessions that
-ended or expired, and failed sign-ins older than the throttle's window.
+holds whose timeout has passed, pays back what projects owe at a custodian from their funds
+there (after money went back to a donor that the funds no longer held), and forgets what no
+longer serves anyone — browser sessions that ended or expired, and failed sign-ins older than
+the throttle's window.
 
 Posting already expires the holds it touches; this ends the others on time, so that a project's
 books never show money reserved by a hold whose time is up. Every step is safe to run at any
@@ -23,6 +25,7 @@ from potluck.config import Settings
 from potluck.db import Database
 from potluck.ledger.service import posting
 from potluck.people.models import SignInFailure, WebSession
+from potluck.pledges.payments import takeback
 
 log = logging.getLogger("potluck.housekeeping")
 
@@ -36,6 +39,8 @@ class Tidied:
     holds_expired: int
     sessions_forgotten: int
     failures_forgotten: int
+    debts_repaid: int = 0
+    """Projects that paid back part of what they owed at a custodian (``takeback``)."""
 
 
 def expire_due_holds(database: Database, *, now: datetime) -> int:
@@ -53,6 +58,8 @@ def tidy(database: Database, *, now: datetime, sign_in_window: timedelta) -> Tid
     """One round: expire due holds, then forget dead sessions and old failed sign-ins."""
     expired = expire_due_holds(database, now=now)
     with database.transaction() as session:
+        repaid = takeback.repay_owed(session, now=now)
+    with database.transaction() as session:
         sessions = session.execute(
             delete(WebSession).where(
                 or_(WebSession.expires_at <= now, WebSession.ended_at.is_not(None))
@@ -66,6 +73,7 @@ def tidy(database: Database, *, now: datetime, sign_in_window: timedelta) -> Tid
         holds_expired=expired,
         sessions_forgotten=int(sessions.rowcount),  # type: ignore[attr-defined]
         failures_forgotten=int(failures.rowcount),  # type: ignore[attr-defined]
+        debts_repaid=repaid,
     )
 
 

@@ -103,8 +103,16 @@ def save_stripe_card(
     )
 
 
-def funds(database: Database, project: Project, provider: str, currency: str = "EUR") -> int:
-    """The balance of a project's funds held at ``provider``'s custodian (0 if never opened)."""
+def funds(
+    database: Database,
+    project: Project,
+    provider: str,
+    currency: str = "EUR",
+    *,
+    purpose: str = "funds",
+) -> int:
+    """The balance of a project's funds held at ``provider``'s custodian (0 if never opened);
+    with ``purpose="owed"``, what it owes there (negative)."""
     name, _ = CUSTODIANS[provider]
     with database.transaction(write=False) as session:
         account = session.scalar(
@@ -112,7 +120,7 @@ def funds(database: Database, project: Project, provider: str, currency: str = "
             .join(Custodian, Custodian.id == Account.custodian_id)
             .where(
                 Account.project_id == project.id,
-                Account.purpose == "funds",
+                Account.purpose == purpose,
                 Account.commodity == currency,
                 Custodian.name == name,
             )

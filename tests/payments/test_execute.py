@@ -135,17 +135,27 @@ class TestExecutePayment:
         assert payment.reversed_at == clock.now()
         assert funds(database, giving.projects[0], "simulated") == 0
         assert funds(database, giving.projects[1], "simulated") == 0
+        # The processor keeps its fee: each line gives back its whole amount, what its funds
+        # no longer hold (its share of the fee) going out of what the project owes.
+        fee = payment.fee or 0
+        assert fee > 0
+        shares = rules.split_fee(fee, [1200, 800])
+        for project, share in zip(giving.projects, shares, strict=True):
+            assert funds(database, project, "simulated", purpose="owed") == -share
         with database.transaction(write=False) as session:
-            reversals = {
-                str(target)
-                for target in session.scalars(
-                    select(Transfer.reverses_id).where(Transfer.reverses_id.is_not(None))
-                )
-            }
-        assert sorted(reversals) == sorted(
-            [rules.receipt_transfer_id(payment_id, i) for i in (0, 1)]
-            + [rules.fee_transfer_id(payment_id, i) for i in (0, 1)]
-        )
+            taken = dict(
+                session.execute(
+                    select(Transfer.id, Transfer.amount).where(
+                        Transfer.batch_id == f"payment:{payment_id}:dispute"
+                    )
+                ).all()
+            )
+        assert taken == {
+            f"payment:{payment_id}:dispute:0": 1200 - shares[0],
+            f"payment:{payment_id}:dispute:0:owed": shares[0],
+            f"payment:{payment_id}:dispute:1": 800 - shares[1],
+            f"payment:{payment_id}:dispute:1:owed": shares[1],
+        }
         with database.transaction(write=False) as session:
             kinds = {n.kind for n in methods.notices_of(session, giving.donor.id)}
         assert kinds == {"disputed"}

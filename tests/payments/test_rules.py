@@ -170,22 +170,28 @@ changes = st.lists(st.sampled_from(list(Change)), max_size=30)
 
 class TestNextState:
     @given(changes)
-    def test_the_books_move_once_in_and_at_most_once_out(self, sequence: list[Change]) -> None:
+    def test_the_books_move_once_in_and_each_dispute_undone_at_most_once(
+        self, sequence: list[Change]
+    ) -> None:
         state = PaymentState.AWAITING
-        posted = reversed_ = 0
+        posted = taken_back = undone = 0
         for change in sequence:
             new = rules.next_state(state, change)
             if new is None:
                 continue
-            if new is PaymentState.SUCCEEDED:
+            if new is PaymentState.SUCCEEDED and state is PaymentState.DISPUTED:
+                undone += 1  # a dispute decided for the project: undone, not posted again
+            elif new is PaymentState.SUCCEEDED:
+                assert state not in rules.SETTLED_STATES
                 posted += 1
             if new in (PaymentState.DISPUTED, PaymentState.REFUNDED):
                 assert state is PaymentState.SUCCEEDED
-                reversed_ += 1
+                taken_back += 1
+            assert state is not PaymentState.REFUNDED  # nothing leaves a full refund
             state = new
         assert posted <= 1
-        assert reversed_ <= posted
-        assert (state is PaymentState.SUCCEEDED) == (posted == 1 and reversed_ == 0)
+        assert undone <= taken_back <= posted + undone
+        assert (state is PaymentState.SUCCEEDED) == (posted == 1 and taken_back == undone)
 
     @given(states, st.sampled_from(list(Change)))
     def test_applying_the_same_change_twice_changes_nothing_more(

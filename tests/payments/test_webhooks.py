@@ -15,7 +15,7 @@ from potluck.clock import FrozenClock
 from potluck.db import Database
 from potluck.ledger.rules import TransferRequest
 from potluck.ledger.service import accounts, posting
-from potluck.pledges.payments import sending, service
+from potluck.pledges.payments import rules, sending, service, takeback
 from potluck.pledges.payments.base import PaymentState
 from potluck.pledges.payments.books import custodian_for
 from potluck.pledges.payments.registry import ProviderRegistry
@@ -183,7 +183,7 @@ class TestStripeWebhook:
         assert transfer_count(database) == posted
         assert reload(database, made.payment_id).payment_state is PaymentState.SUCCEEDED
 
-    def test_a_dispute_reverses_the_money_in_the_books(
+    def test_a_dispute_takes_the_money_back_and_the_processor_keeps_its_fee(
         self,
         client: TestClient,
         database: Database,
@@ -193,12 +193,16 @@ class TestStripeWebhook:
     ) -> None:
         made = paid(database, providers, fake, clock)
         fake.deliver(post(client))
+        fee = reload(database, made.payment_id).fee or 0
         fake.dispute(made.intent_id)
         assert fake.deliver(post(client)) == [200]
         payment = reload(database, made.payment_id)
         assert payment.payment_state is PaymentState.DISPUTED
-        assert funds(database, made.giving.projects[0], "stripe") == 0
-        assert funds(database, made.giving.projects[1], "stripe") == 0
+        shares = rules.split_fee(fee, [1500, 500])
+        for project, share in zip(made.giving.projects, shares, strict=True):
+            assert funds(database, project, "stripe") == 0
+            # The fee is gone with the processor: the project owes its share of it.
+            assert funds(database, project, "stripe", purpose="owed") == -share
 
     def test_a_card_that_gets_disputed_ends_disputed(
         self,
@@ -213,7 +217,7 @@ class TestStripeWebhook:
         fake.deliver(post(client))
         assert reload(database, made.payment_id).payment_state is PaymentState.DISPUTED
 
-    def test_a_full_refund_reverses_and_a_partial_one_is_only_recorded(
+    def test_each_partial_refund_is_booked_once_and_the_last_completes_it(
         self,
         client: TestClient,
         database: Database,
@@ -223,27 +227,63 @@ class TestStripeWebhook:
     ) -> None:
         made = paid(database, providers, fake, clock)
         fake.deliver(post(client))
-        posted = transfer_count(database)
+        fee = reload(database, made.payment_id).fee or 0
+        held = [funds(database, project, "stripe") for project in made.giving.projects]
         fake.refund(made.intent_id, amount=500)
-        client_answers: list[str] = []
+        details: list[str] = []
 
         def deliver(payload: bytes, headers: dict[str, str]) -> int:
             answer = client.post(URL, content=payload, headers=headers)
-            client_answers.append(answer.json()["detail"])
+            details.append(answer.json()["detail"])
             status: int = answer.status_code
             return status
 
         fake.deliver(deliver)
-        assert "refunded in part (5.00 EUR)" in client_answers[-1]
-        assert reload(database, made.payment_id).payment_state is PaymentState.SUCCEEDED
+        assert "refunded in part (5.00 EUR in all)" in details[-1]
+        payment = reload(database, made.payment_id)
+        assert payment.payment_state is PaymentState.SUCCEEDED
+        assert payment.refunded == 500
+        first = rules.taken_back_parts(500, [1500, 500])
+        assert sum(first) == 500
+        for project, before, part in zip(made.giving.projects, held, first, strict=True):
+            assert funds(database, project, "stripe") == before - part
+        # The same event again changes nothing.
+        posted = transfer_count(database)
+        payload, headers = fake.signed(last_event(fake, "charge.refunded"))
+        assert client.post(URL, content=payload, headers=headers).status_code == 200
         assert transfer_count(database) == posted
+
         fake.refund(made.intent_id, amount=1500)
         fake.deliver(post(client))
         payment = reload(database, made.payment_id)
         assert payment.payment_state is PaymentState.REFUNDED
-        assert funds(database, made.giving.projects[0], "stripe") == 0
+        assert payment.refunded == 2000
+        shares = rules.split_fee(fee, [1500, 500])
+        for project, share in zip(made.giving.projects, shares, strict=True):
+            assert funds(database, project, "stripe") == 0
+            assert funds(database, project, "stripe", purpose="owed") == -share
 
-    def test_a_reversal_the_funds_cannot_cover_waits_for_a_retry(
+    def test_an_older_refund_total_arriving_late_changes_nothing(
+        self,
+        client: TestClient,
+        database: Database,
+        providers: ProviderRegistry,
+        fake: FakeStripe,
+        clock: FrozenClock,
+    ) -> None:
+        made = paid(database, providers, fake, clock)
+        fake.deliver(post(client))
+        fake.refund(made.intent_id, amount=300)
+        older = last_event(fake, "charge.refunded")
+        fake.refund(made.intent_id, amount=400)
+        newer = last_event(fake, "charge.refunded")
+        fake.events.clear()
+        for event in (newer, older):
+            payload, headers = fake.signed(event)
+            assert client.post(URL, content=payload, headers=headers).status_code == 200
+        assert reload(database, made.payment_id).refunded == 700
+
+    def test_money_the_funds_no_longer_hold_goes_on_what_the_project_owes(
         self,
         client: TestClient,
         database: Database,
@@ -276,9 +316,69 @@ class TestStripeWebhook:
         fake.dispute(made.intent_id)
         payload, headers = fake.signed(last_event(fake, "charge.dispute.created"))
         answer = client.post(URL, content=payload, headers=headers)
-        assert answer.status_code == 409
+        assert answer.status_code == 200
+        assert reload(database, made.payment_id).payment_state is PaymentState.DISPUTED
+        assert event_count(database) == 2
+        assert funds(database, project, "stripe") == 0
+        assert funds(database, project, "stripe", purpose="owed") == -2000
+
+        # Money arriving later pays the debt back first (housekeeping).
+        with database.transaction() as session:
+            posting.post_transfer(
+                session,
+                TransferRequest("gift-1", "transfer", world.id, account.id, 2500, memo="gift"),
+                now=clock.now(),
+            )
+        with database.transaction() as session:
+            assert takeback.repay_owed(session, now=clock.now()) == 1
+        assert funds(database, project, "stripe", purpose="owed") == 0
+        assert funds(database, project, "stripe") == 500
+        with database.transaction() as session:
+            assert takeback.repay_owed(session, now=clock.now()) == 0
+
+    def test_a_won_dispute_brings_back_exactly_what_it_took(
+        self,
+        client: TestClient,
+        database: Database,
+        providers: ProviderRegistry,
+        fake: FakeStripe,
+        clock: FrozenClock,
+    ) -> None:
+        made = paid(database, providers, fake, clock)
+        fake.deliver(post(client))
+        before = [funds(database, project, "stripe") for project in made.giving.projects]
+        fake.dispute(made.intent_id)
+        fake.deliver(post(client))
+        assert reload(database, made.payment_id).payment_state is PaymentState.DISPUTED
+        fake.close_dispute(made.intent_id, won=True)
+        assert fake.deliver(post(client)) == [200]
         assert reload(database, made.payment_id).payment_state is PaymentState.SUCCEEDED
-        assert event_count(database) == 1  # only the success, not the dispute
+        for project, held in zip(made.giving.projects, before, strict=True):
+            assert funds(database, project, "stripe") == held
+            assert funds(database, project, "stripe", purpose="owed") == 0
+        # Delivered again, nothing moves.
+        posted = transfer_count(database)
+        payload, headers = fake.signed(last_event(fake, "charge.dispute.closed"))
+        assert client.post(URL, content=payload, headers=headers).status_code == 200
+        assert transfer_count(database) == posted
+
+    def test_a_lost_dispute_changes_nothing_more(
+        self,
+        client: TestClient,
+        database: Database,
+        providers: ProviderRegistry,
+        fake: FakeStripe,
+        clock: FrozenClock,
+    ) -> None:
+        made = paid(database, providers, fake, clock)
+        fake.deliver(post(client))
+        fake.dispute(made.intent_id)
+        fake.deliver(post(client))
+        posted = transfer_count(database)
+        fake.close_dispute(made.intent_id, won=False)
+        assert fake.deliver(post(client)) == [200]
+        assert reload(database, made.payment_id).payment_state is PaymentState.DISPUTED
+        assert transfer_count(database) == posted
 
     def test_an_event_about_an_unknown_payment_is_recorded_and_ignored(
         self, client: TestClient, database: Database, fake: FakeStripe

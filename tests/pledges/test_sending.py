@@ -17,7 +17,7 @@ from potluck.db import Database
 from potluck.errors import Conflict, InvalidInput, NotFound
 from potluck.ledger.models import Account, Transfer
 from potluck.ledger.service import accounts
-from potluck.pledges.payments import books, rules, sending, service, starting
+from potluck.pledges.payments import books, rules, sending, service, starting, takeback
 from potluck.pledges.payments.base import (
     ChargeRequest,
     ChargeResult,
@@ -313,7 +313,7 @@ class TestSendMany:
         assert payment.attempts == 2
         assert funds(database, giving.projects[0], "simulated") == 700 - (payment.fee or 0)
 
-    def test_a_dispute_gives_back_exactly_what_its_project_kept_of_a_settled_payment(
+    def test_a_dispute_of_a_settled_payment_takes_back_all_of_it_from_the_same_funds(
         self, database: Database, senders: Executor, clock: FrozenClock
     ) -> None:
         with database.transaction() as session:
@@ -326,18 +326,28 @@ class TestSendMany:
             [a_start(disputed, "disputed", (1200, 800)), a_start(kept, "kept", (3000, 500))],
         )
         send_all(database, list(ids.values()), senders)
-        assert reload(database, ids["disputed"]).payment_state is PaymentState.DISPUTED
+        disputed_payment = reload(database, ids["disputed"])
+        assert disputed_payment.payment_state is PaymentState.DISPUTED
         kept_payment = reload(database, ids["kept"])
-        # What is left is exactly the payment that was kept, less its own fee shares.
+        # What is left is the payment that was kept, less its own fee shares and the fee the
+        # processor kept of the disputed one: a dispute takes back the whole amount.
         shares = rules.split_fee(kept_payment.fee or 0, [3000, 500])
-        assert funds(database, disputed.projects[0], "simulated") == 3000 - shares[0]
-        assert funds(database, disputed.projects[1], "simulated") == 500 - shares[1]
-        # The dispute again changes nothing.
+        lost = rules.split_fee(disputed_payment.fee or 0, [1200, 800])
+        assert funds(database, disputed.projects[0], "simulated") == 3000 - shares[0] - lost[0]
+        assert funds(database, disputed.projects[1], "simulated") == 500 - shares[1] - lost[1]
+        assert funds(database, disputed.projects[0], "simulated", purpose="owed") == 0
+        # The dispute booked again changes nothing.
         posted = transfer_count(database)
         with database.transaction() as session:
             payment = service.get_payment(session, ids["disputed"])
-            books.post_reversal(
-                session, payment, why="disputed by the donor's bank", now=clock.now()
+            takeback.take_back(
+                session,
+                payment,
+                before=0,
+                after=payment.amount,
+                tag=takeback.DISPUTE,
+                why="disputed by the donor's bank",
+                now=clock.now(),
             )
         assert transfer_count(database) == posted
 

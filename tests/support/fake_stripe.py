@@ -263,6 +263,20 @@ class FakeStripe:
             )
             return self._emit("charge.dispute.created", dispute)
 
+    def close_dispute(self, intent_id: str, *, won: bool) -> dict[str, Any]:
+        """Close the intent's open dispute as won (the money comes back) or lost."""
+        with self._lock:
+            intent = self._get("payment_intent", intent_id)
+            dispute = next(
+                o
+                for o in self.objects.values()
+                if o.get("object") == "dispute"
+                and o.get("payment_intent") == intent["id"]
+                and o.get("status") == "needs_response"
+            )
+            dispute["status"] = "won" if won else "lost"
+            return self._emit("charge.dispute.closed", dispute)
+
     def refund(self, intent_id: str, amount: int | None = None) -> dict[str, Any]:
         with self._lock:
             intent = self._get("payment_intent", intent_id)

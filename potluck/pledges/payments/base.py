@@ -96,6 +96,8 @@ class EventKind(StrEnum):
     FAILED = "failed"
     DISPUTED = "disputed"
     REFUNDED = "refunded"
+    REINSTATED = "reinstated"
+    """A dispute was decided for the project: the money came back."""
 
 
 @dataclass(frozen=True)
@@ -115,7 +117,8 @@ class ProviderEvent:
     failure_code: str | None = None
     failure_message: str | None = None
     amount: int | None = None
-    """For a refund: how much went back; a partial refund is recorded, not reversed."""
+    """For a refund, how much has gone back in all (providers report the running total);
+    for a dispute, how much it takes."""
     details: dict[str, str] = field(default_factory=dict)
 
 

@@ -1,5 +1,5 @@
 """What a payment writes to the books: its money arriving in each project's funds at the
-provider's custodian, the processor's fee going out, and reversals after a dispute or refund.
+provider's custodian, and the processor's fee going out.
 
 Receipts: one transfer per line, from the outside world into the project's funds at the
 provider's custodian, with the id ``payment:<payment>:<position>:in`` however the payment
@@ -19,10 +19,9 @@ Fees are booked in one of two ways, both exact to the minor unit per project:
   receipts carry the settlement as their batch id, and the share of each line is
   ``split_fee`` of the payment's recorded fee.
 
-Reversals (a dispute or a full refund) give back exactly what each project kept: the receipt
-is reversed, and the line's fee share comes back either by reversing its own fee transfer or,
-for a settled line, by a transfer of exactly that share from the outside world into the same
-funds, ``payment:<payment>:<position>:fee:back`` in both cases.
+Money going back to the donor (a refund, whole or in part, or a dispute) is booked by
+``takeback``: the processor keeps its fee, so each line gives back its part of the whole amount,
+and what its funds no longer hold goes on what the project owes at that custodian.
 
 Every id is derived from the payment, line, settlement or account, so writing the same outcome
 twice posts nothing new, and a payment enters SUCCEEDED once, so no settlement is posted twice.
@@ -118,63 +117,6 @@ def post_receipt(session: Session, payment: Payment, *, fee: int, now: datetime)
             )
     # Receipts first, so that every fee is paid out of money already in the funds.
     posting.post_batch(session, [*receipts, *fees], now=now, batch_id=f"payment:{payment.id}:in")
-
-
-def post_reversal(session: Session, payment: Payment, *, why: str, now: datetime) -> None:
-    """Money back out after a dispute or refund: each line's fee share comes back and its
-    receipt is reversed, so each project gives back exactly what it kept of the payment.
-
-    Refused by the books (InsufficientFunds) when a project has already spent that money at
-    this custodian; then nothing is written and the caller's transaction rolls back.
-    """
-    lines = _lines(payment)
-    parts = rules.split_fee(payment.fee or 0, [line.amount for line in lines])
-    receipt_ids = [rules.receipt_transfer_id(payment.id, line.position) for line in lines]
-    fee_ids = [rules.fee_transfer_id(payment.id, line.position) for line in lines]
-    booked = posting.transfers_by_id(session, [*receipt_ids, *fee_ids])
-    fee_backs = []
-    for part, receipt_id, fee_id in zip(parts, receipt_ids, fee_ids, strict=True):
-        if not part:
-            continue
-        if fee_id in booked:
-            fee_backs.append(
-                ledger_rules.TransferRequest(
-                    id=rules.reversal_transfer_id(fee_id),
-                    reverses_id=fee_id,
-                    memo=_memo(f"Fee on payment {payment.id} undone: {why}", ""),
-                )
-            )
-            continue
-        # Settled with others: the share is inside the settlement's fee transfer for these
-        # funds, so exactly that share comes back into the funds the receipt credited.
-        receipt = booked[receipt_id]
-        share_of = rules.settlement_fee_transfer_id(
-            receipt.batch_id or "", receipt.credit_account_id
-        )
-        fee_backs.append(
-            ledger_rules.TransferRequest(
-                id=rules.reversal_transfer_id(fee_id),
-                debit_account_id=receipt.debit_account_id,
-                credit_account_id=receipt.credit_account_id,
-                amount=part,
-                memo=_memo(
-                    f"Fee on payment {payment.id} undone: {why}",
-                    f"its share in {share_of}",
-                ),
-            )
-        )
-    receipt_backs = [
-        ledger_rules.TransferRequest(
-            id=rules.reversal_transfer_id(receipt_id),
-            reverses_id=receipt_id,
-            memo=_memo(f"Payment {payment.id} {why}", line.memo),
-        )
-        for line, receipt_id in zip(lines, receipt_ids, strict=True)
-    ]
-    # Fees come back first, so the funds hold the whole receipt when it is taken back.
-    posting.post_batch(
-        session, [*fee_backs, *receipt_backs], now=now, batch_id=f"payment:{payment.id}:back"
-    )
 
 
 # --- payments settled together -------------------------------------------------------------

@@ -11,7 +11,12 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from potluck.pledges.payments import rules, states
-from potluck.pledges.payments.base import EventKind, ProviderEvent, ProviderUnavailable
+from potluck.pledges.payments.base import (
+    EventKind,
+    PaymentState,
+    ProviderEvent,
+    ProviderUnavailable,
+)
 from potluck.pledges.payments.models import Payment, PaymentEvent
 
 
@@ -107,16 +112,25 @@ def apply_event(session: Session, event: ProviderEvent, *, now: datetime) -> App
     partial_refund = (
         event.kind is EventKind.REFUNDED and event.details.get("refunded_in_full") == "no"
     )
-    new = None if partial_refund else rules.next_state(payment.payment_state, change)
+    total = event.amount or 0
     if partial_refund:
+        applies = payment.payment_state is PaymentState.SUCCEEDED and total > payment.refunded
+        new = payment.payment_state if applies else None
+    else:
+        new = rules.next_state(payment.payment_state, change)
+    if new is None:
         outcome = (
-            f"Recorded only: payment {payment.id} was refunded in part "
-            f"({states.money(payment, event.amount or 0)}); the books change when it is "
-            "refunded in full."
+            f"Ignored: payment {payment.id} is {payment.state}"
+            + (
+                f" with {states.money(payment, payment.refunded)} refunded"
+                if partial_refund
+                else ""
+            )
+            + f"; {event.event_type} changes nothing."
         )
-    elif new is None:
+    elif partial_refund:
         outcome = (
-            f"Ignored: payment {payment.id} is {payment.state}; {event.event_type} changes nothing."
+            f"Payment {payment.id} was refunded in part ({states.money(payment, total)} in all)."
         )
     else:
         outcome = f"Payment {payment.id} {new.value}."
@@ -139,7 +153,18 @@ def apply_event(session: Session, event: ProviderEvent, *, now: datetime) -> App
             message=event.failure_message or "The payment was declined.",
             now=now,
         )
+    elif event.kind is EventKind.REINSTATED:
+        states.reinstate(session, payment, now=now)
+    elif partial_refund:
+        states.refund_part(session, payment, total=total, now=now)
     else:
-        states.reverse(session, payment, change, why=_WHY[event.kind], now=now)
+        states.reverse(
+            session,
+            payment,
+            change,
+            why=_WHY[event.kind],
+            now=now,
+            amount=event.amount if event.kind is EventKind.DISPUTED else None,
+        )
     session.flush()
     return AppliedEvent(True, outcome, payment.id)

@@ -305,6 +305,7 @@ class Change(StrEnum):
     FAIL = "fail"
     DISPUTE = "dispute"
     REFUND = "refund"
+    REINSTATE = "reinstate"
 
 
 CHANGE_OF_EVENT = {
@@ -312,6 +313,7 @@ CHANGE_OF_EVENT = {
     EventKind.FAILED: Change.FAIL,
     EventKind.DISPUTED: Change.DISPUTE,
     EventKind.REFUNDED: Change.REFUND,
+    EventKind.REINSTATED: Change.REINSTATE,
 }
 
 _MOVES: dict[tuple[PaymentState, Change], PaymentState] = {
@@ -325,6 +327,8 @@ _MOVES: dict[tuple[PaymentState, Change], PaymentState] = {
     (PaymentState.FAILED, Change.SUCCEED): PaymentState.SUCCEEDED,
     (PaymentState.SUCCEEDED, Change.DISPUTE): PaymentState.DISPUTED,
     (PaymentState.SUCCEEDED, Change.REFUND): PaymentState.REFUNDED,
+    # A dispute decided for the project: the money is back, and the books undo the dispute.
+    (PaymentState.DISPUTED, Change.REINSTATE): PaymentState.SUCCEEDED,
 }
 
 SETTLED_STATES = frozenset({PaymentState.SUCCEEDED, PaymentState.DISPUTED, PaymentState.REFUNDED})
@@ -338,8 +342,9 @@ def next_state(current: PaymentState, change: Change) -> PaymentState | None:
 
     Total on purpose: providers repeat themselves and deliver out of order, so a change that
     does not apply (a failure reported after the success, a second dispute) is ignored, never
-    an error. The books move exactly on entering SUCCEEDED (posted) and on leaving it for
-    DISPUTED or REFUNDED (reversed); SUCCEEDED is entered at most once.
+    an error. The books move on entering SUCCEEDED from a payment in flight (posted, at most
+    once), on leaving it for DISPUTED or REFUNDED (taken back), and on coming back from
+    DISPUTED when the dispute is won (the dispute undone).
     """
     return _MOVES.get((current, change))
 

@@ -12,7 +12,8 @@ from sqlalchemy.orm import Session, selectinload
 
 from potluck.errors import NotFound
 from potluck.money import BUILTIN_COMMODITIES, Amount
-from potluck.pledges.payments import books, methods, rules
+from potluck.pledges.payments import books, methods, rules, takeback
+from potluck.pledges.payments.base import PaymentState
 from potluck.pledges.payments.models import Payment
 
 
@@ -88,17 +89,37 @@ def fail(session: Session, payment: Payment, *, code: str, message: str, now: da
 
 
 def reverse(
-    session: Session, payment: Payment, change: rules.Change, *, why: str, now: datetime
+    session: Session,
+    payment: Payment,
+    change: rules.Change,
+    *,
+    why: str,
+    now: datetime,
+    amount: int | None = None,
 ) -> bool:
-    """The money went back (a dispute or a refund): reverse it in the books, tell the donor."""
+    """The money went back: a dispute (of ``amount``, or all that was not refunded yet) or a
+    refund of all that was left. Take it back out of the books (``takeback``), tell the donor.
+    """
     new = rules.next_state(payment.payment_state, change)
     if new is None:
         return False
+    left = payment.amount - payment.refunded
+    if change is rules.Change.DISPUTE:
+        taken = left if amount is None else max(0, min(amount, left))
+        tag = takeback.DISPUTE
+        after = payment.refunded + taken
+    else:
+        tag = takeback.refund_tag(payment.amount)
+        after = payment.amount
+    takeback.take_back(
+        session, payment, before=payment.refunded, after=after, tag=tag, why=why, now=now
+    )
+    if change is rules.Change.REFUND:
+        payment.refunded = payment.amount
     payment.state = new.value
     payment.reversed_at = now
     payment.updated_at = now
     session.flush()
-    books.post_reversal(session, payment, why=why, now=now)
     disputed = change is rules.Change.DISPUTE
     methods.add_notice(
         session,
@@ -116,4 +137,47 @@ def reverse(
         ),
         now=now,
     )
+    return True
+
+
+def refund_part(session: Session, payment: Payment, *, total: int, now: datetime) -> bool:
+    """Part of a settled payment went back to the donor, ``total`` so far: take what is new
+    back out of the books. A total that covers the whole payment is a full refund."""
+    if payment.payment_state is not PaymentState.SUCCEEDED or total <= payment.refunded:
+        return False
+    if total >= payment.amount:
+        return reverse(session, payment, rules.Change.REFUND, why="refunded to the donor", now=now)
+    takeback.take_back(
+        session,
+        payment,
+        before=payment.refunded,
+        after=total,
+        tag=takeback.refund_tag(total),
+        why="refunded in part to the donor",
+        now=now,
+    )
+    payment.refunded = total
+    payment.updated_at = now
+    session.flush()
+    methods.add_notice(
+        session,
+        peer_id=payment.donor_id,
+        payment_id=payment.id,
+        kind="refunded",
+        message=f"{money(payment, total)} of your payment of {money(payment, payment.amount)} "
+        "was refunded to you.",
+        now=now,
+    )
+    return True
+
+
+def reinstate(session: Session, payment: Payment, *, now: datetime) -> bool:
+    """A dispute was decided for the project and the money came back: undo the dispute."""
+    new = rules.next_state(payment.payment_state, rules.Change.REINSTATE)
+    if new is None:
+        return False
+    takeback.undo_dispute(session, payment, why="dispute decided for the project", now=now)
+    payment.state = new.value
+    payment.updated_at = now
+    session.flush()
     return True

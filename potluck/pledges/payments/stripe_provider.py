@@ -52,6 +52,8 @@ _EVENT_KINDS = {
     "payment_intent.payment_failed": EventKind.FAILED,
     "charge.dispute.created": EventKind.DISPUTED,
     "charge.refunded": EventKind.REFUNDED,
+    # Only a dispute closed as won brings the money back; one lost changes nothing more.
+    "charge.dispute.closed": EventKind.REINSTATED,
 }
 HANDLED_EVENT_TYPES = frozenset(_EVENT_KINDS)
 
@@ -337,7 +339,9 @@ class StripeProvider:
         del event
         return data
 
-    def provider_event(self, event: Mapping[str, Any]) -> ProviderEvent | None:
+    def provider_event(  # noqa: PLR0911 - one answer per kind of event
+        self, event: Mapping[str, Any]
+    ) -> ProviderEvent | None:
         """What a Stripe event means for a payment, or None for events Potluck does not use.
         A success's fee is read from Stripe here, before anything is written."""
         event_type = str(event.get("type"))
@@ -374,6 +378,10 @@ class StripeProvider:
                 failure_code=failure.get("decline_code") or failure.get("code") or "failed",
                 failure_message=failure.get("message") or "Stripe reported the payment failed.",
             )
+        if kind is EventKind.REINSTATED:
+            if obj.get("status") != "won":
+                return None
+            return ProviderEvent(**common, details={"dispute": str(obj.get("id"))})
         if kind is EventKind.DISPUTED:
             return ProviderEvent(
                 **common,
