@@ -398,4 +398,5 @@ def _insert_charges(session: Session, rows: Sequence[tuple[Any, ...]]) -> None:
 
 def lines_in(stored: Sequence[Sequence[Any]]) -> list[Line]:
     """A payment plan's lines, from their stored form."""
-    return [Line(int(project), int(amount), str(memo)) for project, amount, memo in stored]
+    # Stored by store_payday as JSON numbers and strings: they come back as int and str.
+    return [Line(project, amount, memo) for project, amount, memo in stored]
