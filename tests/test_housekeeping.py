@@ -17,7 +17,7 @@ from potluck.config import Settings
 from potluck.db import Database
 from potluck.ledger.models import Account, OpenHold, Transfer
 from potluck.ledger.rules import TransferRequest
-from potluck.ledger.service import posting
+from potluck.ledger.service import accounts, posting
 from potluck.people import service as people
 from potluck.people.models import SignInFailure, WebSession
 from tests.ledger.factories import Books, make_books
@@ -50,6 +50,13 @@ def books(database: Database, clock: FrozenClock) -> Books:
 def _open_holds(database: Database) -> set[str]:
     with database.transaction(write=False) as session:
         return set(session.scalars(select(OpenHold.transfer_id)))
+
+
+def _balance(database: Database, account_id: int) -> int:
+    with database.transaction(write=False) as session:
+        account = session.get(Account, account_id)
+        assert account is not None
+        return account.credits_posted - account.debits_posted
 
 
 def _reserved(database: Database, account_id: int) -> int:
@@ -129,6 +136,45 @@ class TestForgetting:
             assert people.peer_for_session(session, live, now=clock.now()) is not None
             kept = session.scalars(select(SignInFailure.email)).all()
         assert kept == ["new@example.org"]
+
+
+class TestDebts:
+    def test_what_a_project_owes_is_paid_back_from_its_funds_as_far_as_they_hold(
+        self, database: Database, clock: FrozenClock, books: Books
+    ) -> None:
+        # Money went back to a donor after the funds had been spent: 1,500 is owed.
+        with database.transaction() as session:
+            owed = accounts.open_account(
+                session,
+                owner="project",
+                purpose="owed",
+                project_id=books.project.id,
+                custodian_id=books.custodian.id,
+                commodity="EUR",
+                now=clock.now(),
+            )
+            posting.post_transfer(
+                session,
+                TransferRequest("back", "transfer", owed.id, books.world.id, 1500),
+                now=clock.now(),
+            )
+        # The funds hold 1,000 of which 500 are held for later: 500 can go to the debt.
+        tidied = housekeeping.tidy(database, now=clock.now(), sign_in_window=WINDOW)
+        assert tidied.debts_repaid == 1
+        assert _balance(database, owed.id) == -1000
+        assert _balance(database, books.funds.id) == 500
+        assert _reserved(database, books.funds.id) == 500
+        # Nothing more to give until money comes in; then the rest is paid.
+        assert housekeeping.tidy(database, now=clock.now(), sign_in_window=WINDOW).debts_repaid == 0
+        with database.transaction() as session:
+            posting.post_transfer(
+                session,
+                TransferRequest("gift-2", "transfer", books.given.id, books.funds.id, 2000),
+                now=clock.now(),
+            )
+        housekeeping.tidy(database, now=clock.now(), sign_in_window=WINDOW)
+        assert _balance(database, owed.id) == 0
+        assert _balance(database, books.funds.id) == 1500
 
 
 class TestHousekeeper:
