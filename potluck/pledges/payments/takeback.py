@@ -94,12 +94,11 @@ def take_back(
     )
     requests: list[ledger_rules.TransferRequest] = []
     owed_of: dict[int, int] = {}
-    for line, part in parts:
+    for (line, part), transfer_id in zip(parts, ids, strict=True):
         receipt = receipts[receipt_ids[line.position]]
         funds, world = receipt.credit_account_id, receipt.debit_account_id
         take = min(part, held[funds])
         held[funds] -= take
-        transfer_id = f"payment:{payment.id}:{tag}:{line.position}"
         memo = _memo(f"Payment {payment.id} {why}: {line.memo}")
         if take:
             requests.append(
