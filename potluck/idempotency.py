@@ -60,7 +60,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
 
 from potluck.clock import Clock
 from potluck.db import Base, Database
@@ -563,8 +563,35 @@ class Keeper:
 
 
 def error_answer(error: PotluckError) -> tuple[int, bytes]:
+    """The status and body the app's error handler gives ``error`` under /api."""
     body: ErrorBody = error.body()
-    return error.status, json.dumps(body.model_dump(exclude_none=True)).encode()
+    return error.status, bytes(JSONResponse(body.model_dump(exclude_none=True)).body)
+
+
+async def read_body(receive: Receive) -> bytes | None:
+    """The whole request body, or None if the client went away first."""
+    chunks: list[bytes] = []
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return None
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+def replaying(body: bytes, receive: Receive) -> Receive:
+    """``receive`` for an app further in, once ``body`` was read here."""
+    delivered = False
+
+    async def replay() -> Message:
+        nonlocal delivered
+        if not delivered:
+            delivered = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replay
 
 
 class IdempotencyMiddleware:
@@ -612,24 +639,18 @@ class IdempotencyMiddleware:
             return
         key = raw_key.decode("latin-1").strip()
         if not valid_key(key):
-            status, body = error_answer(
+            status, refusal = error_answer(
                 InvalidInput(
                     f"An Idempotency-Key is 1 to {MAX_KEY_LENGTH} printable characters.",
                     field="Idempotency-Key",
                 )
             )
-            await send_json(send, status, body)
+            await send_json(send, status, refusal)
             return
 
-        chunks: list[bytes] = []
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return
-            chunks.append(message.get("body", b""))
-            if not message.get("more_body", False):
-                break
-        body = b"".join(chunks)
+        body = await read_body(receive)
+        if body is None:
+            return
         keeper = self._keeper(scope)
         digest = request_hash(
             scope["method"],
@@ -665,15 +686,6 @@ class IdempotencyMiddleware:
         keeper: Keeper,
         claim: Claim,
     ) -> None:
-        delivered = False
-
-        async def replay_body() -> Message:
-            nonlocal delivered
-            if not delivered:
-                delivered = True
-                return {"type": "http.request", "body": body, "more_body": False}
-            return await receive()
-
         start: Message | None = None
         parts: list[bytes] = []
 
@@ -687,7 +699,7 @@ class IdempotencyMiddleware:
         token = _current.set(claim)
         failure: BaseException | None = None
         try:
-            await self.app(scope, replay_body, capture)
+            await self.app(scope, replaying(body, receive), capture)
         except BaseException as error:  # noqa: BLE001 - re-raised below, after releasing
             failure = error
         finally:

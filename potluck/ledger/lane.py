@@ -36,14 +36,13 @@ from pydantic import ValidationError
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
-from starlette.responses import JSONResponse
 
 from potluck import idempotency
 from potluck.clock import Clock
 from potluck.db import Database
 from potluck.deps import TOKEN_TOUCH_INTERVAL
 from potluck.errors import Forbidden, NotSignedIn, PotluckError
-from potluck.idempotency import Answer, ASGIApp, Message, Receive, Scope, Send
+from potluck.idempotency import Answer, ASGIApp, Receive, Scope, Send
 from potluck.ledger import rules
 from potluck.ledger.schemas import TransferIn, TransferOut
 from potluck.ledger.service import accounts, books, posting
@@ -68,8 +67,8 @@ class Submission:
 
 def error_answer(error: PotluckError) -> Answer:
     """The answer the app's error handler gives for ``error`` under /api."""
-    body = bytes(JSONResponse(error.body().model_dump(exclude_none=True)).body)
-    return Answer(error.status, [*_JSON, *([k, v] for k, v in error.headers.items())], body)
+    status, body = idempotency.error_answer(error)
+    return Answer(status, [*_JSON, *([k, v] for k, v in error.headers.items())], body)
 
 
 def _outcome_answer(outcome: idempotency.Replay | idempotency.Refusal) -> Answer:
@@ -346,20 +345,14 @@ class TransferLane:
         ):
             await self.app(scope, receive, send)
             return
-        chunks: list[bytes] = []
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return
-            chunks.append(message.get("body", b""))
-            if not message.get("more_body", False):
-                break
-        body = b"".join(chunks)
+        body = await idempotency.read_body(receive)
+        if body is None:
+            return
         try:
             parsed = TransferIn.model_validate_json(body)
         except ValidationError:
             # The route names the problem in its own words.
-            await self.app(scope, _replaying(body, receive), send)
+            await self.app(scope, idempotency.replaying(body, receive), send)
             return
         submission = Submission(
             secret_hash(token),
@@ -395,19 +388,6 @@ def _bearer_secret(headers: dict[bytes, bytes]) -> str | None:
 
 def _is_json(content_type: bytes) -> bool:
     return content_type.split(b";", 1)[0].strip().lower() == b"application/json"
-
-
-def _replaying(body: bytes, receive: Receive) -> Receive:
-    delivered = False
-
-    async def replay() -> Message:
-        nonlocal delivered
-        if not delivered:
-            delivered = True
-            return {"type": "http.request", "body": body, "more_body": False}
-        return await receive()
-
-    return replay
 
 
 __all__ = [
