@@ -33,7 +33,6 @@ from datetime import datetime
 import anyio
 import anyio.to_thread
 from pydantic import ValidationError
-from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -46,7 +45,7 @@ from potluck.idempotency import Answer, ASGIApp, Receive, Scope, Send
 from potluck.ledger import rules
 from potluck.ledger.schemas import TransferIn, TransferOut
 from potluck.ledger.service import accounts, books, posting
-from potluck.people.models import ApiToken
+from potluck.people import service as people
 from potluck.people.rules import secret_hash
 
 PATH = "/ledger/transfers"
@@ -184,28 +183,8 @@ class GroupWriter:
         """Check each remaining request's token, as ``deps.get_api_writer`` does; returns the
         requests that may post and, for each, the books its peer keeps."""
         hashes = {s.token_hash for s, a in zip(group, answers, strict=True) if a is None}
-        tokens = {
-            row.secret_hash: row
-            for row in session.execute(
-                select(
-                    ApiToken.id,
-                    ApiToken.secret_hash,
-                    ApiToken.peer_id,
-                    ApiToken.scope,
-                    ApiToken.revoked_at,
-                    ApiToken.last_used_at,
-                ).where(ApiToken.secret_hash.in_(sorted(hashes)))
-            )
-        }
-        stale = sorted(
-            row.id
-            for row in tokens.values()
-            if row.last_used_at is None
-            # As for every API request: "last used" is written at most once a minute.
-            or now - row.last_used_at >= TOKEN_TOUCH_INTERVAL
-        )
-        if stale:
-            session.execute(update(ApiToken).where(ApiToken.id.in_(stale)).values(last_used_at=now))
+        # As for every API request: "last used" is written at most once a minute.
+        tokens = people.tokens_in_use(session, hashes, now=now, touch_after=TOKEN_TOUCH_INTERVAL)
         chains_of: dict[int, dict[int, str]] = {}
         posting_at: list[int] = []
         allowed: list[dict[int, str]] = []

@@ -3,12 +3,14 @@ transaction and only flushes; the boundary (request or command) commits."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import InstrumentedAttribute, Session, joinedload
 
@@ -295,6 +297,39 @@ def live_token(session: Session, secret: str) -> ApiToken | None:
     if token is None or token.revoked_at is not None:
         return None
     return token
+
+
+class TokenInUse(NamedTuple):
+    id: int
+    peer_id: int
+    scope: str
+    revoked_at: datetime | None
+
+
+def tokens_in_use(
+    session: Session, hashes: Collection[str], *, now: datetime, touch_after: timedelta
+) -> dict[str, TokenInUse]:
+    """The API tokens with these secret hashes (revoked ones included, so the caller can say
+    so), for many requests at once; each one's "last used" is set to ``now`` unless it was
+    set less than ``touch_after`` ago."""
+    found = session.execute(
+        select(
+            ApiToken.secret_hash,
+            ApiToken.id,
+            ApiToken.peer_id,
+            ApiToken.scope,
+            ApiToken.revoked_at,
+            ApiToken.last_used_at,
+        ).where(ApiToken.secret_hash.in_(sorted(hashes)))
+    ).all()
+    stale = sorted(
+        row.id for row in found if row.last_used_at is None or now - row.last_used_at >= touch_after
+    )
+    if stale:
+        session.execute(update(ApiToken).where(ApiToken.id.in_(stale)).values(last_used_at=now))
+    return {
+        row.secret_hash: TokenInUse(row.id, row.peer_id, row.scope, row.revoked_at) for row in found
+    }
 
 
 def mark_token_used(session: Session, token_id: int, *, now: datetime) -> None:
