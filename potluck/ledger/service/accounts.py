@@ -191,10 +191,12 @@ def open_account(
                 field="purpose",
             )
         if purpose in ("funds", "owed") and custodian_id is None:
-            raise InvalidInput(
-                f"A project's {purpose} account is always at a custodian: name it.",
-                field="custodian_id",
+            whose = (
+                "A project's funds are always held by someone"
+                if purpose == "funds"
+                else "What a project owes, it owes at one custodian"
             )
+            raise InvalidInput(f"{whose}: name the custodian.", field="custodian_id")
         if purpose == "in-kind" and custodian_id is not None:
             raise InvalidInput(
                 "In-kind contributions are not held by a custodian.", field="custodian_id"
