@@ -91,6 +91,33 @@ class TestOpenAccount:
                 )
             assert refused.value.field == "custodian_id"
 
+    def test_what_a_project_owes_is_at_one_custodian_and_may_go_below_zero(
+        self, database: Database
+    ) -> None:
+        with database.transaction() as session:
+            made = make_books(session)
+            with pytest.raises(InvalidInput, match="owes at one custodian") as refused:
+                accounts.open_account(
+                    session,
+                    owner="project",
+                    purpose="owed",
+                    project_id=made.project.id,
+                    commodity="EUR",
+                    now=made.project.created_at,
+                )
+            assert refused.value.field == "custodian_id"
+            owed = accounts.open_account(
+                session,
+                owner="project",
+                purpose="owed",
+                project_id=made.project.id,
+                custodian_id=made.custodian.id,
+                commodity="EUR",
+                now=made.project.created_at,
+            )
+            assert not owed.no_negative
+            assert owed.id != made.funds.id
+
     def test_unknown_commodity_is_named(self, database: Database) -> None:
         with database.transaction() as session:
             project = make_project(session)
