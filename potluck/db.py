@@ -129,6 +129,12 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
         pool_size=POSTGRES_POOL_SIZE,
         max_overflow=POSTGRES_POOL_OVERFLOW,
         pool_pre_ping=True,
+        # The driver prepares a statement it has run five times, and PostgreSQL may then
+        # keep one generic plan for it, chosen without the values: planned while a table was
+        # small (a fresh instance, before autovacuum has analysed it), "id = ANY($1)" stays a
+        # sequential scan as the books grow. Planning each run with its values costs a tenth
+        # of a millisecond and keeps index lookups index lookups.
+        connect_args={"options": "-c plan_cache_mode=force_custom_plan"},
     )
 
 

@@ -391,14 +391,36 @@ def stored_keys(session: Session, pairs: Collection[tuple[str, str]]) -> dict[tu
     """The stored rows for these (caller, key) pairs, for many requests in one query."""
     if not pairs:
         return {}
-    callers = sorted({caller for caller, _ in pairs})
-    keys = sorted({key for _, key in pairs})
-    found = session.execute(
-        select(RECORDS.c.caller, RECORDS.c.key, *_FIND.selected_columns).where(
-            RECORDS.c.caller.in_(callers), RECORDS.c.key.in_(keys)
+    ordered = sorted(pairs)
+    if session.get_bind().dialect.name == "postgresql":
+        # One lookup of the unique (caller, key) index per pair, whatever the planner
+        # thinks of the table: one busy caller may hold three days of keys.
+        found = session.execute(
+            _PG_STORED_KEYS,
+            {"callers": [c for c, _ in ordered], "keys": [k for _, k in ordered]},
         )
-    )
+    else:
+        found = session.execute(
+            select(RECORDS.c.caller, RECORDS.c.key, *_FIND.selected_columns).where(
+                RECORDS.c.caller.in_(sorted({c for c, _ in ordered})),
+                RECORDS.c.key.in_(sorted({k for _, k in ordered})),
+            )
+        )
     return {(row.caller, row.key): row for row in found if (row.caller, row.key) in pairs}
+
+
+_PG_STORED_KEYS = text(
+    "SELECT r.caller, r.key, r.id, r.method, r.path, r.request_hash, r.state, "
+    "r.work_committed, r.lease_token, r.lease_until, r.status_code, r.response_headers, "
+    "r.response_body "
+    "FROM unnest(CAST(:callers AS text[]), CAST(:keys AS text[])) AS wanted(caller, key) "
+    "CROSS JOIN LATERAL (SELECT * FROM idempotency_keys AS k "
+    "WHERE k.caller = wanted.caller AND k.key = wanted.key) AS r"
+).columns(
+    RECORDS.c.caller,
+    RECORDS.c.key,
+    *_FIND.selected_columns,
+)
 
 
 def record_done(
